@@ -1,0 +1,29 @@
+"""Keras 3 audio layers (thin wrappers over :mod:`tfaudio.ops`).
+
+Every layer is registered for ``.keras`` loading under the ``tfaudio`` package.
+"""
+
+from tfaudio.layers.base import AudioLayer
+from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
+from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
+from tfaudio.layers.scale import AmplitudeToDb, MuLawDecoding, MuLawEncoding, PowerToDb
+from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Phase, Spectrogram
+
+__all__ = [
+    "MFCC",
+    "RMS",
+    "STFT",
+    "AmplitudeToDb",
+    "AudioLayer",
+    "Delta",
+    "Frame",
+    "InverseSTFT",
+    "LogMelToMFCC",
+    "MelFilterbank",
+    "MelSpectrogram",
+    "MuLawDecoding",
+    "MuLawEncoding",
+    "Phase",
+    "PowerToDb",
+    "Spectrogram",
+]

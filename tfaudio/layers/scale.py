@@ -1,0 +1,124 @@
+"""Scaling layers: PowerToDb, AmplitudeToDb, MuLawEncoding, MuLawDecoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfaudio import _checks
+from tfaudio.layers.base import SPECTROGRAM, AudioLayer, register
+from tfaudio.ops import scale
+
+
+class _ToDb(AudioLayer):
+    input_kind = SPECTROGRAM
+    _default_amin = 1e-10
+    _fn = staticmethod(scale.power_to_db)
+
+    def __init__(self, ref: Any = 1.0, amin: float | None = None, top_db: float | None = 80.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        amin = self._default_amin if amin is None else amin
+        scale.check_db_args(ref, amin, top_db)
+        self.ref = ref if isinstance(ref, str) else float(ref)
+        self.amin = float(amin)
+        self.top_db = None if top_db is None else float(top_db)
+
+    def call(self, inputs):
+        x = self._float32(inputs)
+        return self._output(self._fn(x, ref=self.ref, amin=self.amin, top_db=self.top_db))
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "ref": self.ref, "amin": self.amin, "top_db": self.top_db}
+
+
+@register
+class PowerToDb(_ToDb):
+    """Power spectrogram to decibels (``librosa.power_to_db``), top_db per example.
+
+    ``10 log10(max(S, amin) / max(ref, amin))``, floored at each example's peak minus
+    ``top_db``. A quiet clip batched with a loud one keeps its own dynamic range.
+
+    Args:
+        ref: reference power (> 0) or ``"max"`` (each example's peak, librosa ``np.max``).
+        amin: floor (> 0), default 1e-10.
+        top_db: dynamic range in dB (>= 0) or None.
+
+    Input shape: ``(batch, frames, bins[, channels])``; output the same.
+
+    Example:
+        >>> PowerToDb()(tf.ones([2, 10, 64])).shape
+        TensorShape([2, 10, 64])
+    """
+
+
+@register
+class AmplitudeToDb(_ToDb):
+    """Magnitude spectrogram to decibels (``librosa.amplitude_to_db``), top_db per example.
+
+    ``20 log10(max(|S|, amin) / max(ref, amin))``; ``amin`` defaults to 1e-5.
+    """
+
+    _default_amin = 1e-5
+    _fn = staticmethod(scale.amplitude_to_db)
+
+
+@register
+class MuLawEncoding(AudioLayer):
+    """mu-law companding and quantisation to int32 codes ``0 .. Q - 1`` (WaveNet).
+
+    Args:
+        quantization_channels: number of levels Q (>= 2); mu = Q - 1.
+
+    Input shape: float ``(batch, time[, channels])`` in [-1, 1] (clipped).
+    Output shape: the same, int32.
+
+    Example:
+        >>> MuLawEncoding()(tf.constant([[-1.0, 0.0, 1.0]])).numpy().tolist()
+        [[0, 128, 255]]
+    """
+
+    def __init__(self, quantization_channels: int = 256, **kwargs):
+        super().__init__(**kwargs)
+        q = _checks.positive_int("quantization_channels", quantization_channels)
+        if q < 2:
+            raise ValueError(f"quantization_channels={q} is out of range: it must be >= 2")
+        self.quantization_channels = q
+
+    def call(self, inputs):
+        return scale.mu_law_encode(self._float32(inputs), self.quantization_channels)
+
+    def _output_dtype(self):
+        return "int32"
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "quantization_channels": self.quantization_channels}
+
+
+@register
+class MuLawDecoding(MuLawEncoding):
+    """Inverse of :class:`MuLawEncoding`: integer codes to float in [-1, 1].
+
+    Input shape: integer (or float-valued) codes ``(batch, time[, channels])``.
+    Output shape: the same, in the compute dtype.
+    """
+
+    accepts_integer = True
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(inputs)
+        self._check_rank(x.shape)
+        self._check_dtype(x.dtype)
+        return self._output(scale.mu_law_decode(x, self.quantization_channels))
+
+    def _output_dtype(self):
+        return self.compute_dtype

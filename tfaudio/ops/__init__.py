@@ -1,0 +1,49 @@
+"""Stateless TensorFlow audio functions (the single source of tfaudio's math).
+
+Waveforms are ``(..., time)`` and spectrograms ``(..., frames, bins)`` here; the Keras
+layers in :mod:`tfaudio.layers` use channels-last layouts on top of these.
+"""
+
+from tfaudio.ops.features import (
+    apply_filterbank,
+    delta,
+    melspectrogram,
+    mfcc,
+    mfcc_from_log_mel,
+    rms,
+)
+from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_filterbank
+from tfaudio.ops.scale import (
+    amplitude_to_db,
+    db_to_amplitude,
+    db_to_power,
+    mu_law_decode,
+    mu_law_encode,
+    power_to_db,
+)
+from tfaudio.ops.spectral import frame, istft, num_frames, phase, spectrogram, stft
+
+__all__ = [
+    "amplitude_to_db",
+    "apply_filterbank",
+    "db_to_amplitude",
+    "db_to_power",
+    "dct_matrix",
+    "delta",
+    "fft_frequencies",
+    "frame",
+    "get_window",
+    "istft",
+    "mel_filterbank",
+    "melspectrogram",
+    "mfcc",
+    "mfcc_from_log_mel",
+    "mu_law_decode",
+    "mu_law_encode",
+    "num_frames",
+    "phase",
+    "power_to_db",
+    "rms",
+    "spectrogram",
+    "stft",
+]
