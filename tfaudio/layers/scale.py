@@ -25,7 +25,10 @@ class _ToDb(AudioLayer):
 
     def call(self, inputs):
         x = self._float32(inputs)
-        return self._output(self._fn(x, ref=self.ref, amin=self.amin, top_db=self.top_db))
+        # One example = one (frames, bins) plane: per item and per channel.
+        return self._output(
+            self._fn(x, ref=self.ref, amin=self.amin, top_db=self.top_db, axis=[1, 2])
+        )
 
     def compute_output_shape(self, input_shape):
         self._check_rank(tuple(input_shape))
@@ -37,7 +40,7 @@ class _ToDb(AudioLayer):
 
 @register
 class PowerToDb(_ToDb):
-    """Power spectrogram to decibels (``librosa.power_to_db``), top_db per example.
+    """Power spectrogram to decibels (``librosa.power_to_db``), top_db per example and channel.
 
     ``10 log10(max(S, amin) / max(ref, amin))``, floored at each example's peak minus
     ``top_db``. A quiet clip batched with a loud one keeps its own dynamic range.

@@ -27,18 +27,20 @@ def check_db_args(ref: Any, amin: float, top_db: float | None) -> None:
         _checks.number_in("top_db", top_db, 0.0, None)
 
 
-def _example_max(x: tf.Tensor) -> tf.Tensor:
-    """Max over all axes but the first, kept for broadcasting (whole tensor if rank 1)."""
+def _example_max(x: tf.Tensor, axis: Any = None) -> tf.Tensor:
+    """Max over ``axis`` (default: all axes but the first; the whole tensor if rank 1)."""
     rank = x.shape.rank
     if rank is None:
         raise ValueError("dB scaling needs a tensor of known rank")
-    if rank <= 1:
-        return tf.reduce_max(x)
-    return tf.reduce_max(x, axis=list(range(1, rank)), keepdims=True)
+    if axis is None:
+        if rank <= 1:
+            return tf.reduce_max(x)
+        axis = list(range(1, rank))
+    return tf.reduce_max(x, axis=axis, keepdims=True)
 
 
 def power_to_db(
-    x: Any, ref: Any = 1.0, amin: float = 1e-10, top_db: float | None = 80.0
+    x: Any, ref: Any = 1.0, amin: float = 1e-10, top_db: float | None = 80.0, axis: Any = None
 ) -> tf.Tensor:
     """``10 log10(max(x, amin) / max(ref, amin))``, floored at ``max - top_db`` per example.
 
@@ -47,6 +49,9 @@ def power_to_db(
         ref: reference power (>0) or ``"max"`` for each example's maximum.
         amin: floor on ``x`` and ``ref`` (> 0).
         top_db: dynamic range below each example's peak, or None for no floor.
+        axis: the axes that make one example for ``ref="max"`` and ``top_db``; default
+            all axes but the first. The layers pass ``(1, 2)`` so that each channel of
+            ``(batch, frames, bins, channels)`` is its own example.
 
     Returns:
         float32 tensor shaped like ``x``.
@@ -59,17 +64,17 @@ def power_to_db(
     x = as_float32(x)
     log_spec = 10.0 * tf.math.log(tf.maximum(x, amin)) / _LOG10
     if isinstance(ref, str):
-        ref_val = tf.maximum(_example_max(x), amin)
+        ref_val = tf.maximum(_example_max(x, axis), amin)
         log_spec -= 10.0 * tf.math.log(ref_val) / _LOG10
     else:
         log_spec -= 10.0 * float(np.log10(max(float(ref), amin)))
     if top_db is not None:
-        log_spec = tf.maximum(log_spec, _example_max(log_spec) - top_db)
+        log_spec = tf.maximum(log_spec, _example_max(log_spec, axis) - top_db)
     return log_spec
 
 
 def amplitude_to_db(
-    x: Any, ref: Any = 1.0, amin: float = 1e-5, top_db: float | None = 80.0
+    x: Any, ref: Any = 1.0, amin: float = 1e-5, top_db: float | None = 80.0, axis: Any = None
 ) -> tf.Tensor:
     """``20 log10(max(|x|, amin) / max(ref, amin))``, per-example ``top_db`` floor.
 
@@ -78,7 +83,7 @@ def amplitude_to_db(
     check_db_args(ref, amin, top_db)
     x = tf.abs(as_float32(x))
     ref2 = ref if isinstance(ref, str) else float(ref) ** 2
-    return power_to_db(tf.square(x), ref=ref2, amin=float(amin) ** 2, top_db=top_db)
+    return power_to_db(tf.square(x), ref=ref2, amin=float(amin) ** 2, top_db=top_db, axis=axis)
 
 
 def db_to_power(x: Any, ref: float = 1.0) -> tf.Tensor:

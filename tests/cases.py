@@ -1,0 +1,162 @@
+"""The layer registry of the shared test harness.
+
+Every tfaudio layer has at least one :class:`Case` here. The property tests
+(``test_serialization``, ``test_shapes``, ``test_export``, ``test_runtime``) run every
+case through the same checks, so a new layer gets all of them by adding one entry.
+
+To add a layer: append ``Case(id=..., make=lambda **kw: MyLayer(..., **kw), kind=...)``.
+``make`` must forward ``**kw`` (the harness passes ``dtype=`` for mixed precision).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tfaudio import layers as L
+
+# Properties a case may opt out of (say why in a comment next to the case).
+PROPERTIES = frozenset(
+    {"mixed", "jit", "export", "tfdata", "multichannel", "keras", "grad", "dynamic"}
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One layer configuration for the property tests.
+
+    Attributes:
+        id: unique test id.
+        make: ``make(**kwargs) -> layer``; kwargs (e.g. ``dtype``) go to the layer.
+        kind: input generator: ``"waveform"`` (float audio), ``"spectrogram"`` (positive
+            power values), ``"logmel"`` (dB values), ``"complex"`` (an STFT of
+            ``n_fft=stft_n_fft``), ``"codes"`` (int32 mu-law codes).
+        time: default time length (samples, or frames for spectrogram kinds).
+        features: the bins axis for spectrogram kinds.
+        lengths: more time lengths for the exact-shape test (short ones included).
+        skip: properties that do not apply (see PROPERTIES).
+        tol: relative-to-peak tolerance of float16/bfloat16 against float32.
+        stft_n_fft: FFT size of "complex" inputs.
+    """
+
+    id: str
+    make: Callable[..., object]
+    kind: str = "waveform"
+    time: int = 4000
+    features: int | None = None
+    lengths: tuple[int, ...] = ()
+    skip: frozenset = field(default_factory=frozenset)
+    tol: float = 2e-2
+    stft_n_fft: int = 512
+
+    def __post_init__(self):
+        unknown = set(self.skip) - PROPERTIES
+        if unknown:
+            raise ValueError(f"case {self.id}: unknown properties in skip: {sorted(unknown)}")
+
+
+def make_input(case: Case, batch: int = 2, time: int | None = None, channels: int | None = None,
+               seed: int = 0) -> np.ndarray:
+    """A deterministic input for ``case``; ``channels`` appends a trailing channel axis."""
+    rng = np.random.default_rng(seed)
+    time = case.time if time is None else time
+    extra = () if channels is None else (channels,)
+    if case.kind == "waveform":
+        t = np.arange(time) / 16000.0
+        tone = 0.5 * np.sin(2 * np.pi * 440.0 * t)[None, :]
+        x = tone + 0.1 * rng.standard_normal((batch, time))
+        if channels is not None:
+            x = np.stack([x * (0.5 + c) for c in range(channels)], axis=-1)
+        return x.astype(np.float32)
+    if case.kind == "spectrogram":
+        return (rng.random((batch, time, case.features) + extra) ** 4 * 10).astype(np.float32)
+    if case.kind == "logmel":
+        return (rng.random((batch, time, case.features) + extra) * 80 - 60).astype(np.float32)
+    if case.kind == "codes":
+        return rng.integers(0, 256, (batch, time) + extra).astype(np.int32)
+    if case.kind == "complex":
+        from tfaudio.ops import stft
+
+        wave = rng.standard_normal((batch,) + extra + (time,)).astype(np.float32)
+        spec = stft(wave, n_fft=case.stft_n_fft).numpy()
+        if channels is not None:
+            spec = np.moveaxis(spec, 1, -1)
+        return spec
+    raise ValueError(f"unknown kind {case.kind!r}")
+
+
+def input_shape(case: Case, channels: int | None = None) -> tuple:
+    """The per-example symbolic input shape with a dynamic time axis."""
+    extra = () if channels is None else (channels,)
+    if case.kind in ("waveform", "codes"):
+        return (None,) + extra
+    if case.kind == "complex":
+        return (None, case.stft_n_fft // 2 + 1) + extra
+    return (None, case.features) + extra
+
+
+def input_dtype(case: Case) -> str:
+    return {"codes": "int32", "complex": "complex64"}.get(case.kind, "float32")
+
+
+WAVE_KW = dict(n_fft=512, hop_length=128)
+
+CASES: list[Case] = [
+    Case("stft", lambda **kw: L.STFT(**WAVE_KW, **kw), lengths=(1, 255, 256, 511, 512, 513, 1000),
+         skip=frozenset({"mixed", "grad"})),  # complex64 output whatever the policy
+    Case("stft_nocenter_odd", lambda **kw: L.STFT(n_fft=511, hop_length=100, win_length=300,
+                                                  center=False, **kw),
+         lengths=(511, 512, 610, 611, 1000), skip=frozenset({"mixed", "grad"})),
+    Case("stft_reflect_hamming", lambda **kw: L.STFT(n_fft=256, window="hamming",
+                                                     pad_mode="reflect", **kw),
+         lengths=(129, 200, 1000), skip=frozenset({"mixed", "grad"})),
+    Case("spectrogram", lambda **kw: L.Spectrogram(n_fft=512, hop_length=160, win_length=400, **kw),
+         lengths=(1, 159, 160, 161, 512, 3999)),
+    Case("spectrogram_power1", lambda **kw: L.Spectrogram(n_fft=400, power=1.0, center=False, **kw),
+         lengths=(400, 499, 500, 1234)),
+    Case("phase", lambda **kw: L.Phase(**WAVE_KW, **kw), lengths=(3, 700), skip=frozenset({"grad"}),
+         tol=2e-3),
+    Case("istft", lambda **kw: L.InverseSTFT(n_fft=512, hop_length=128, **kw), kind="complex",
+         time=4000, lengths=(1, 2, 5, 40)),
+    Case("istft_length", lambda **kw: L.InverseSTFT(n_fft=512, hop_length=128, length=3000, **kw),
+         kind="complex", time=4000, lengths=(1, 3, 30)),
+    Case("melspectrogram", lambda **kw: L.MelSpectrogram(16000, n_fft=512, hop_length=160,
+                                                         win_length=400, n_mels=64, **kw),
+         lengths=(1, 100, 160, 4321)),
+    Case("melspectrogram_htk", lambda **kw: L.MelSpectrogram(22050, n_fft=1024, n_mels=40, htk=True,
+                                                             norm=None, f_min=30, f_max=8000,
+                                                             center=False, **kw),
+         lengths=(1024, 1279, 1280, 5000)),
+    Case("mel_filterbank", lambda **kw: L.MelFilterbank(16000, 512, 40, **kw), kind="spectrogram",
+         time=30, features=257, lengths=(1, 7)),
+    Case("power_to_db", lambda **kw: L.PowerToDb(**kw), kind="spectrogram", time=20, features=64,
+         lengths=(1, 3)),
+    Case("power_to_db_refmax", lambda **kw: L.PowerToDb(ref="max", top_db=None, **kw),
+         kind="spectrogram", time=20, features=64),
+    Case("amplitude_to_db", lambda **kw: L.AmplitudeToDb(top_db=60.0, **kw), kind="spectrogram",
+         time=20, features=64),
+    Case("mfcc", lambda **kw: L.MFCC(16000, n_mfcc=13, n_fft=512, hop_length=160, n_mels=40, **kw),
+         lengths=(1, 4000, 4001), tol=5e-2),
+    Case("logmel_to_mfcc", lambda **kw: L.LogMelToMFCC(13, lifter=22, **kw), kind="logmel",
+         time=30, features=40),
+    Case("delta", lambda **kw: L.Delta(**kw), kind="logmel", time=30, features=20,
+         lengths=(9, 10, 50)),
+    Case("delta2", lambda **kw: L.Delta(width=5, order=2, **kw), kind="logmel", time=30,
+         features=20, lengths=(5, 6)),
+    Case("frame", lambda **kw: L.Frame(400, 160, **kw), lengths=(400, 559, 560, 4000)),
+    Case("frame_center", lambda **kw: L.Frame(256, 100, center=True, pad_mode="reflect", **kw),
+         lengths=(129, 300)),
+    Case("rms", lambda **kw: L.RMS(frame_length=512, hop_length=128, **kw), lengths=(1, 127, 128)),
+    Case("mu_law_encoding", lambda **kw: L.MuLawEncoding(**kw), skip=frozenset({"mixed", "grad"})),
+    Case("mu_law_decoding", lambda **kw: L.MuLawDecoding(**kw), kind="codes",
+         skip=frozenset({"grad"}), tol=5e-3),
+]
+
+
+def by_id(case_id: str) -> Case:
+    for case in CASES:
+        if case.id == case_id:
+            return case
+    raise KeyError(case_id)

@@ -1,0 +1,34 @@
+"""Helpers of the shared layer harness (see cases.py)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from tests.cases import Case, input_dtype, input_shape
+
+
+def build_model(case: Case, channels: int | None = None, **kwargs) -> keras.Model:
+    """A functional model around one fresh layer, with dynamic batch and time axes."""
+    layer = case.make(**kwargs)
+    inp = keras.Input(input_shape(case, channels), dtype=input_dtype(case))
+    return keras.Model(inp, layer(inp))
+
+
+def to_numpy(x) -> np.ndarray:
+    return np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+
+
+def assert_close(actual, expected, rel: float = 0.0, atol: float = 0.0, what: str = "") -> None:
+    """``max |actual - expected| <= rel * max |expected| + atol`` with a readable message."""
+    actual, expected = to_numpy(actual), to_numpy(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    if actual.dtype.kind in "iu":
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+        return
+    a = actual.astype(np.complex128 if np.iscomplexobj(actual) else np.float64)
+    e = expected.astype(np.complex128 if np.iscomplexobj(expected) else np.float64)
+    err = float(np.max(np.abs(a - e))) if a.size else 0.0
+    bound = rel * float(np.max(np.abs(e))) if e.size else 0.0
+    bound += atol
+    assert err <= bound, f"{what}: max abs error {err:.3g} > bound {bound:.3g}"

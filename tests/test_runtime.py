@@ -1,0 +1,74 @@
+"""Every layer: tf.data.map, jit_compile, mixed_float16/bfloat16, multichannel, gradients."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.cases import CASES, make_input
+from tests.harness import assert_close
+
+
+def _cases(prop):
+    return [c for c in CASES if prop not in c.skip]
+
+
+@pytest.mark.parametrize("case", _cases("tfdata"), ids=lambda c: c.id)
+def test_inside_tf_data_map(case):
+    layer = case.make()
+    x = make_input(case, batch=4)
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(2).map(layer)
+    got = np.concatenate([np.asarray(b) for b in ds], axis=0)
+    assert_close(got, layer(x), rel=1e-5, what="tf.data output")
+
+
+@pytest.mark.parametrize("case", _cases("jit"), ids=lambda c: c.id)
+def test_jit_compile(case):
+    layer = case.make()
+    x = make_input(case)
+    eager = layer(x)
+    compiled = tf.function(lambda t: layer(t), jit_compile=True)
+    got = compiled(tf.constant(x))
+    assert got.dtype == eager.dtype
+    # XLA reorders float sums (FFT, matmul): agree to float32 round-off of the peak.
+    assert_close(got, eager, rel=2e-5, atol=1e-4 if case.id.startswith(("phase",)) else 0.0,
+                 what="XLA output")
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("case", _cases("mixed"), ids=lambda c: c.id)
+def test_mixed_precision(case, policy):
+    x = make_input(case)
+    reference = np.asarray(case.make()(x))
+    layer = case.make(dtype=policy)
+    y = layer(x)
+    want = "float16" if policy == "mixed_float16" else "bfloat16"
+    assert y.dtype.name == want, f"output dtype {y.dtype.name}, expected the compute dtype {want}"
+    y = np.asarray(tf.cast(y, tf.float32))
+    assert np.all(np.isfinite(y)), "non-finite values under mixed precision"
+    tol = case.tol if policy == "mixed_float16" else 4 * case.tol
+    assert_close(y, reference, rel=tol, what=f"{policy} vs float32")
+
+
+@pytest.mark.parametrize("case", _cases("multichannel"), ids=lambda c: c.id)
+def test_each_channel_equals_mono(case):
+    layer = case.make()
+    x = make_input(case, channels=3)
+    y = np.asarray(layer(x))
+    for c in range(3):
+        mono = np.asarray(layer(x[..., c]))
+        assert_close(y[..., c], mono, rel=1e-6, what=f"channel {c}")
+
+
+@pytest.mark.parametrize("case", [c for c in _cases("grad") if c.kind != "codes"],
+                         ids=lambda c: c.id)
+def test_gradients_flow(case):
+    layer = case.make()
+    x = tf.constant(make_input(case))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.cast(layer(x), tf.float32)
+        loss = tf.reduce_mean(tf.square(y))
+    grad = tape.gradient(loss, x)
+    assert grad is not None
+    g = np.abs(np.asarray(grad))
+    assert np.all(np.isfinite(g)) and g.max() > 0
