@@ -11,7 +11,7 @@ import numpy as np
 DATA = pathlib.Path(__file__).parent / "data"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def speech() -> tuple[np.ndarray, int]:
     """3 s of espeak-ng speech at 16 kHz, float32 in [-1, 1)."""
     with wave.open(str(DATA / "speech_16k.wav")) as f:
@@ -19,7 +19,7 @@ def speech() -> tuple[np.ndarray, int]:
         return (pcm.astype(np.float32) / 32768.0), f.getframerate()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def music(sr: int = 22050, seconds: float = 2.0, seed: int = 0) -> tuple[np.ndarray, int]:
     """A music-like signal: harmonic chords with vibrato, a bass line and drum hits."""
     rng = np.random.default_rng(seed)
