@@ -1,0 +1,34 @@
+"""The command line: --version, --help, demo, show."""
+
+import subprocess
+import sys
+
+from tests.signals import DATA
+from tfaudio import __version__
+from tfaudio.cli import main
+
+
+def test_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "tfaudio.cli", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == f"tfaudio {__version__}"
+    help_text = subprocess.run([sys.executable, "-m", "tfaudio.cli", "--help"], capture_output=True,
+                               text=True, check=True).stdout
+    for command in ("demo", "show"):
+        assert command in help_text
+
+
+def test_demo_runs_and_exports(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--seconds", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "demo OK" in out and "tfaudio imported by the server: False" in out
+    assert (tmp_path / "log_mel.png").stat().st_size > 10_000
+    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
+
+
+def test_show_writes_png(tmp_path, capsys):
+    png = tmp_path / "speech.png"
+    assert main(["show", str(DATA / "speech_16k.wav"), "--out", str(png), "--n-fft", "512",
+                 "--hop-length", "160", "--n-mels", "64"]) == 0
+    assert png.stat().st_size > 10_000
+    assert "301 frames x 64 mel bands, 16000 Hz" in capsys.readouterr().out
