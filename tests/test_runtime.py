@@ -72,3 +72,16 @@ def test_gradients_flow(case):
     assert grad is not None
     g = np.abs(np.asarray(grad))
     assert np.all(np.isfinite(g)) and g.max() > 0
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("case_id,dtype", [("stft", "complex64"), ("mu_law_encoding", "int32")])
+def test_mixed_precision_keeps_exact_dtypes(case_id, dtype, policy):
+    """STFT stays complex64 (FFT in float32) and mu-law codes stay int32 under any policy."""
+    from tests.cases import by_id
+
+    case = by_id(case_id)
+    x = make_input(case)
+    y = case.make(dtype=policy)(x)
+    assert y.dtype.name == dtype
+    assert_close(y, case.make()(x), rel=0.0, what=f"{case_id} under {policy}")
