@@ -4,6 +4,23 @@ Waveforms are ``(..., time)`` and spectrograms ``(..., frames, bins)`` here; the
 layers in :mod:`tfaudio.layers` use channels-last layouts on top of these.
 """
 
+from tfaudio.ops.augment import (
+    add_noise,
+    colored_noise,
+    fft_convolve,
+    frequency_mask,
+    mix_at_snr,
+    mixup,
+    polarity_inversion,
+    random_crop,
+    random_gain,
+    random_shift,
+    reverb,
+    spec_augment,
+    time_mask,
+    time_warp,
+    white_noise,
+)
 from tfaudio.ops.features import (
     apply_filterbank,
     delta,
@@ -24,6 +41,21 @@ from tfaudio.ops.scale import (
 from tfaudio.ops.spectral import frame, istft, num_frames, phase, spectrogram, stft
 
 __all__ = [
+    "add_noise",
+    "colored_noise",
+    "fft_convolve",
+    "frequency_mask",
+    "mix_at_snr",
+    "mixup",
+    "polarity_inversion",
+    "random_crop",
+    "random_gain",
+    "random_shift",
+    "reverb",
+    "spec_augment",
+    "time_mask",
+    "time_warp",
+    "white_noise",
     "amplitude_to_db",
     "apply_filterbank",
     "db_to_amplitude",
