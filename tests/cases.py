@@ -152,6 +152,37 @@ CASES: list[Case] = [
     Case("mu_law_encoding", lambda **kw: L.MuLawEncoding(**kw), skip=frozenset({"mixed", "grad"})),
     Case("mu_law_decoding", lambda **kw: L.MuLawDecoding(**kw), kind="codes",
          skip=frozenset({"grad"}), tol=5e-3),
+    # Augmentation layers: these cases check the inference path (identity, or the
+    # centered window of RandomCrop(inference="center")), which is what config, .keras,
+    # export, tf.data, XLA and mixed precision must preserve. The training path is
+    # tested in tests/test_augment_spec.py and tests/test_augment_wave.py.
+    # (Mixup takes an (audio, labels) pair, which this single-input harness cannot
+    # feed: it is covered in test_augment_wave.py.)
+    Case("frequency_masking", lambda **kw: L.FrequencyMasking(8, n_masks=2, seed=1, **kw),
+         kind="logmel", time=30, features=40, lengths=(1, 5)),
+    Case("time_masking", lambda **kw: L.TimeMasking(10, max_fraction=0.2, seed=1, **kw),
+         kind="logmel", time=30, features=40, lengths=(1, 5)),
+    Case("time_warp", lambda **kw: L.TimeWarp(5, seed=1, **kw), kind="spectrogram", time=30,
+         features=40, lengths=(1, 2, 11)),
+    Case("spec_augment", lambda **kw: L.SpecAugment(8, 10, time_warp_param=4, per_channel=True,
+                                                    p=0.8, seed=1, **kw),
+         kind="logmel", time=30, features=40, lengths=(1, 7)),
+    Case("add_noise", lambda **kw: L.AddNoise((5.0, 20.0), "pink", seed=1, **kw),
+         lengths=(1, 100)),
+    Case("add_noise_bank", lambda **kw: L.AddNoise(
+        (0.0, 10.0), noise=np.random.default_rng(0).standard_normal((3, 500)), seed=1, **kw)),
+    Case("random_gain", lambda **kw: L.RandomGain(-6.0, 6.0, p=0.5, seed=1, **kw)),
+    Case("random_shift", lambda **kw: L.RandomShift(0.2, mode="zeros", seed=1, **kw)),
+    Case("polarity_inversion", lambda **kw: L.PolarityInversion(0.5, seed=1, **kw)),
+    Case("random_crop", lambda **kw: L.RandomCrop(1000, seed=1, **kw), lengths=(1, 999, 1001)),
+    Case("random_crop_center", lambda **kw: L.RandomCrop(1000, inference="center", seed=1, **kw),
+         lengths=(1, 999, 1000, 1001)),
+    Case("reverb", lambda **kw: L.Reverb(np.exp(-np.arange(300) / 50.0)[None], seed=1, **kw)),
+    Case("compose", lambda **kw: L.Compose([L.RandomGain(-3.0, 3.0, seed=2),
+                                            L.AddNoise((10.0, 20.0), seed=3)],
+                                           p=0.5, seed=1, **kw)),
+    Case("random_apply", lambda **kw: L.RandomApply(L.PolarityInversion(1.0, seed=2), p=0.5,
+                                                    seed=1, **kw)),
 ]
 
 

@@ -3,6 +3,17 @@
 Every layer is registered for ``.keras`` loading under the ``tfaudio`` package.
 """
 
+from tfaudio.layers.augment_base import AugmentationLayer, Compose, RandomApply
+from tfaudio.layers.augment_spec import FrequencyMasking, SpecAugment, TimeMasking, TimeWarp
+from tfaudio.layers.augment_wave import (
+    AddNoise,
+    Mixup,
+    PolarityInversion,
+    RandomCrop,
+    RandomGain,
+    RandomShift,
+    Reverb,
+)
 from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
@@ -10,6 +21,20 @@ from tfaudio.layers.scale import AmplitudeToDb, MuLawDecoding, MuLawEncoding, Po
 from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Phase, Spectrogram
 
 __all__ = [
+    "AddNoise",
+    "AugmentationLayer",
+    "Compose",
+    "FrequencyMasking",
+    "Mixup",
+    "PolarityInversion",
+    "RandomApply",
+    "RandomCrop",
+    "RandomGain",
+    "RandomShift",
+    "Reverb",
+    "SpecAugment",
+    "TimeMasking",
+    "TimeWarp",
     "MFCC",
     "RMS",
     "STFT",
