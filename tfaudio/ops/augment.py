@@ -70,8 +70,10 @@ def as_seed(seed: Any) -> tf.Tensor:
     seed = tf.convert_to_tensor(seed)
     if seed.dtype not in (tf.int32, tf.int64):
         raise TypeError(f"seed must be an int32/int64 tensor of shape [2], got dtype {seed.dtype.name}")
-    if seed.shape.rank is not None and seed.shape.as_list() != [2]:
+    if not seed.shape.is_compatible_with([2]):
         raise ValueError(f"seed must have shape [2] (a stateless seed), got shape {seed.shape}")
+    if not seed.shape.is_fully_defined():
+        seed = tf.ensure_shape(seed, [2])
     return tf.cast(seed, tf.int64)
 
 
@@ -653,8 +655,8 @@ def random_crop(x: Any, seed: Any, length: int, p: float = 1.0) -> tf.Tensor:
     return _unbatch(out, unbatched)
 
 
-def centre_crop(x: Any, length: int) -> tf.Tensor:
-    """The centred ``length``-sample window (zero-padded at the end when shorter)."""
+def center_crop(x: Any, length: int) -> tf.Tensor:
+    """The centered ``length``-sample window (zero-padded at the end when shorter)."""
     length = _checks.positive_int("length", length)
     x, unbatched = _batched(as_float32(x), 2)
     rank = x.shape.rank
