@@ -1,0 +1,516 @@
+"""``audio_dataset``: raw-audio TFRecords -> batched ``(audio, label)`` ``tf.data`` pipeline.
+
+The pipeline (AUTOTUNE everywhere)::
+
+    shard files --interleave (parallel, each shard checked for corruption)-->
+    records --[cache]--[shuffle]--[repeat]--> batch of serialized records
+    --parse_example + byte-level crop/pad + decode_raw (parallel map)-->
+    [resample] --> (audio, label) --prefetch-->
+
+For ``pcm16``/``float32`` records, cropping and padding happen on the byte strings of the
+whole batch (``tf.strings.substr`` + ``tf.io.decode_raw(fixed_length=...)``), so nothing
+runs per record except reading: this is what makes the reader fast. ``flac`` records are
+decoded one by one first (tensorflow-io in the graph, or soundfile through
+``tf.numpy_function``).
+
+Corruption: TFRecord frames carry CRCs. Each shard is read with ``ignore_errors`` plus
+an end-of-shard check (records read vs the manifest's count, bytes consumed vs the file
+size), so a truncated or corrupted shard raises an error naming the shard and the index
+of the first unreadable record, or, with ``skip_corrupt=True``, is counted in
+``dataset.corruption`` (a :class:`CorruptionReport`) and logged: records are never lost
+silently. A TFRecord cannot be resynchronised after a bad frame, so the rest of that
+shard is skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from tfaudio._checks import one_of, positive_float, positive_int
+from tfaudio.data import manifest as mf
+from tfaudio.data import schema
+
+logger = logging.getLogger("tfaudio.data")
+_BLOCK = 64  # records per block in the per-shard integrity check
+
+
+class CorruptRecordError(RuntimeError):
+    """A TFRecord shard or record that cannot be read (names the shard and record)."""
+
+
+@dataclass
+class CorruptionReport:
+    """What ``skip_corrupt=True`` skipped, accumulated while the dataset is iterated.
+
+    Attributes:
+        skipped_records: records skipped (lower bound when a shard has no known count).
+        events: one dict per problem: ``shard``, ``record_index`` (first bad record),
+            ``skipped`` and ``reason``.
+    """
+
+    skipped_records: int = 0
+    events: list[dict] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, event: dict) -> None:
+        with self._lock:
+            self.events.append(event)
+            self.skipped_records += int(event["skipped"])
+
+
+@dataclass
+class _Source:
+    files: list[str]
+    sizes: list[int]
+    expected: list[int]  # -1 = unknown
+    sample_rate: int
+    num_channels: int
+    encoding: str
+    num_classes: int | None
+    avg_record_bytes: float
+
+
+def _resolve(pattern_or_dir: str, split: str | None) -> tuple[list[str], dict | None]:
+    import tensorflow as tf
+
+    path = os.fspath(pattern_or_dir)
+    if tf.io.gfile.isdir(path):
+        manifest = None
+        if tf.io.gfile.exists(os.path.join(path, mf.MANIFEST_NAME)):
+            manifest = mf.read_manifest(path)
+            splits = manifest["splits"]
+            if split is not None and split not in splits:
+                raise ValueError(f"{path}: split={split!r} is not in the dataset; its splits are "
+                                 f"{sorted(splits)}")
+            names = [s["file"] for k, v in splits.items() if split in (None, k)
+                     for s in v["shards"]]
+            files = [os.path.join(path, n) for n in names]
+            missing = [f for f in files if not tf.io.gfile.exists(f)]
+            if missing:
+                raise FileNotFoundError(f"{path}: {mf.MANIFEST_NAME} lists shard(s) that are "
+                                        f"missing: {missing}")
+            return files, manifest
+        glob = f"{split}-*{mf.SHARD_SUFFIX}" if split else f"*{mf.SHARD_SUFFIX}"
+        files = sorted(tf.io.gfile.glob(os.path.join(path, glob)))
+        if not files:
+            raise FileNotFoundError(f"{path}: no {glob} shards (and no {mf.MANIFEST_NAME})")
+        return files, None
+    files = sorted(tf.io.gfile.glob(path))
+    if not files:
+        raise FileNotFoundError(f"{path}: no files match this pattern")
+    parent = os.path.dirname(files[0])
+    manifest = None
+    if tf.io.gfile.exists(os.path.join(parent, mf.MANIFEST_NAME)):
+        manifest = mf.read_manifest(parent)
+    return files, manifest
+
+
+def _peek(path: str) -> dict:
+    import tensorflow as tf
+
+    try:
+        for rec in tf.data.TFRecordDataset(path).take(1):
+            return schema.parse_example_numpy(rec.numpy())
+    except Exception as err:
+        raise CorruptRecordError(f"{path}: record 0 cannot be read to learn the dataset's "
+                                 f"sample rate and channels ({type(err).__name__}: {err})") from err
+    raise ValueError(f"{path}: shard is empty; cannot learn the sample rate without "
+                     f"{mf.MANIFEST_NAME}")
+
+
+def _source(pattern_or_dir: str, split: str | None, num_classes: int | None) -> _Source:
+    import tensorflow as tf
+
+    files, manifest = _resolve(pattern_or_dir, split)
+    sizes = [int(tf.io.gfile.stat(f).length) for f in files]
+    expected = [-1] * len(files)
+    if manifest is not None:
+        counts = {s["file"]: s["records"] for v in manifest["splits"].values()
+                  for s in v["shards"]}
+        expected = [counts.get(os.path.basename(f), -1) for f in files]
+        sr, ch, enc = manifest["sample_rate"], manifest["num_channels"], manifest["encoding"]
+        if num_classes is None:
+            num_classes = manifest.get("num_classes") or len(manifest["label_vocabulary"])
+    else:
+        first = next((f for f, s in zip(files, sizes, strict=True) if s > 0), files[0])
+        info = _peek(first)
+        sr, ch, enc = info["sample_rate"], info["num_channels"], info["encoding"]
+    known = [(e, s) for e, s in zip(expected, sizes, strict=True) if e > 0]
+    avg = sum(s for _, s in known) / sum(e for e, _ in known) if known else 65536.0
+    return _Source(files, sizes, expected, int(sr), int(ch), str(enc), num_classes, avg)
+
+
+def _shard_records(path: Any, size: Any, expected: Any, skip_corrupt: bool,
+                   report: CorruptionReport) -> Any:
+    """Records of one shard; at its end, checks nothing was lost (see module doc)."""
+    import tensorflow as tf
+
+    def check(path_t, size_t, expected_t, count_t, nbytes_t):
+        name = path_t.numpy().decode()
+        size_v, exp_v = int(size_t.numpy()), int(expected_t.numpy())
+        count, nbytes = int(count_t.numpy()), int(nbytes_t.numpy())
+        if nbytes == size_v and exp_v in (-1, count):
+            return True
+        if nbytes != size_v:
+            reason = (f"unreadable record (bad CRC or truncated) at byte {nbytes} of {size_v}")
+        else:
+            reason = f"{count} records read but {mf.MANIFEST_NAME} says {exp_v}"
+        skipped = exp_v - count if exp_v > count else 1
+        if not skip_corrupt:
+            raise CorruptRecordError(
+                f"corrupt TFRecord shard {name}: record index {count} ({reason}); "
+                f"{count} record(s) before it are fine. Pass skip_corrupt=True to skip "
+                "the rest of this shard and count it.")
+        event = {"shard": name, "record_index": count, "skipped": skipped, "reason": reason}
+        report.add(event)
+        logger.warning("tfaudio.data: skipped %s record(s) of corrupt shard %s from record "
+                       "index %d (%s)%s", skipped, name, count, reason,
+                       "" if exp_v >= 0 else " [count unknown without dataset.json: "
+                       "at least 1]")
+        return True
+
+    def step(state, recs):
+        count, nbytes = state
+        k = tf.cast(tf.size(recs), tf.int64)
+        ok = tf.cond(
+            tf.equal(k, 0),  # the empty end-of-shard sentinel
+            lambda: tf.py_function(check, [path, size, expected, count, nbytes], tf.bool),
+            lambda: tf.constant(True))
+        with tf.control_dependencies([ok]):
+            recs = tf.identity(recs)
+        length = tf.reduce_sum(tf.cast(tf.strings.length(recs), tf.int64))
+        return (count + k, nbytes + length + 16 * k), recs
+
+    # Work per block of records: a tf.data function call per record costs more than
+    # reading the record. unbatch() then hands out single records again.
+    records = tf.data.TFRecordDataset(path, buffer_size=1 << 20).ignore_errors()
+    records = records.batch(_BLOCK).concatenate(
+        tf.data.Dataset.from_tensors(tf.zeros([0], tf.string)))
+    records = records.scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)), step)
+    return records.unbatch()
+
+
+def _reader_spec() -> dict:
+    import tensorflow as tf
+
+    return {
+        schema.PCM: tf.io.FixedLenFeature([], tf.string),
+        schema.ENCODING: tf.io.FixedLenFeature([], tf.string, default_value=b"pcm16"),
+        schema.SAMPLE_RATE: tf.io.FixedLenFeature([], tf.int64),
+        schema.NUM_CHANNELS: tf.io.FixedLenFeature([], tf.int64),
+        schema.NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64),
+        schema.LABEL: tf.io.RaggedFeature(tf.int64),
+        schema.ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    }
+
+
+def _bad_records(ids: Any, reasons: Any, skip: bool, report: CorruptionReport) -> Any:
+    """py_function body: raise naming the records, or count them (skip)."""
+    names = [i.decode() or "<no id>" for i in ids.numpy()]
+    why = [r.decode() for r in reasons.numpy()]
+    detail = "; ".join(f"{n}: {w}" for n, w in zip(names, why, strict=True))
+    if not skip:
+        raise CorruptRecordError(f"{len(names)} record(s) do not match the dataset: {detail}. "
+                                 "Pass skip_corrupt=True to skip and count them.")
+    for n, w in zip(names, why, strict=True):
+        report.add({"shard": None, "record_index": None, "id": n, "skipped": 1, "reason": w})
+        logger.warning("tfaudio.data: skipped record %s (%s)", n, w)
+    return True
+
+
+def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
+              report: CorruptionReport) -> dict:
+    """Checks rate/channels/encoding (and payload size) of a batch of parsed records."""
+    import tensorflow as tf
+
+    checks = [
+        (tf.equal(f[schema.SAMPLE_RATE], src.sample_rate),
+         f"audio/sample_rate is not the dataset's {src.sample_rate}"),
+        (tf.equal(f[schema.NUM_CHANNELS], src.num_channels),
+         f"audio/num_channels is not the dataset's {src.num_channels}"),
+        (payload_ok, "audio/pcm size does not match audio/num_samples x channels"),
+    ]
+    if schema.ENCODING in f:
+        checks.append((tf.equal(f[schema.ENCODING], src.encoding),
+                       f"audio/encoding is not the dataset's {src.encoding!r}"))
+    good = tf.reduce_all(tf.stack([c for c, _ in checks]), axis=0)
+    reason = tf.fill(tf.shape(good), "")
+    for c, text in reversed(checks):
+        reason = tf.where(c, reason, text)
+
+    def on_bad():
+        bad = tf.logical_not(good)
+        return tf.py_function(
+            lambda i, r: _bad_records(i, r, skip, report),
+            [tf.boolean_mask(f[schema.ID], bad), tf.boolean_mask(reason, bad)], tf.bool)
+
+    ok = tf.cond(tf.reduce_all(good), lambda: tf.constant(True), on_bad)
+    with tf.control_dependencies([ok]):
+        good = tf.identity(good)
+    if not skip:
+        return f
+    return {k: tf.ragged.boolean_mask(v, good) if isinstance(v, tf.RaggedTensor)
+            else tf.boolean_mask(v, good) for k, v in f.items()}
+
+
+def _offsets(n: Any, length: Any, random_crop: bool, seed: int | None) -> Any:
+    import tensorflow as tf
+
+    if not random_crop:
+        return tf.zeros_like(n)
+    span = tf.maximum(n - tf.cast(length, n.dtype), 0) + 1
+    u = tf.random.uniform(tf.shape(n), 0.0, 1.0, dtype=tf.float64, seed=seed)
+    return tf.minimum(tf.cast(tf.floor(u * tf.cast(span, tf.float64)), n.dtype), span - 1)
+
+
+def _batch_pcm(serialized: Any, src: _Source, length: int | None, random_crop: bool,
+               seed: int | None, skip: bool, report: CorruptionReport) -> tuple[Any, dict]:
+    """Batched parse + byte-level crop/pad + decode_raw: ``(batch, L, ch)`` float32."""
+    import tensorflow as tf
+
+    bps = schema.BYTES_PER_SAMPLE[src.encoding]
+    frame = bps * src.num_channels
+    f = tf.io.parse_example(serialized, _reader_spec())
+    n = f[schema.NUM_SAMPLES]
+    payload_ok = tf.equal(tf.cast(tf.strings.length(f[schema.PCM]), tf.int64),
+                          n * tf.cast(f[schema.NUM_CHANNELS], tf.int64) * bps)
+    f = _validate(f, src, payload_ok, skip, report)
+    n = f[schema.NUM_SAMPLES]
+    size = tf.reduce_max(tf.concat([n, [0]], 0)) if length is None else tf.constant(length, tf.int64)
+    dtype = tf.int16 if src.encoding == "pcm16" else tf.float32
+
+    def exact():  # every clip already has the wanted length: no copy, no padding
+        return tf.io.decode_raw(f[schema.PCM], dtype)
+
+    def crop_pad():
+        off = _offsets(n, size, random_crop, seed)
+        pcm = tf.strings.substr(f[schema.PCM], off * frame, tf.fill(tf.shape(n), size * frame))
+        return tf.io.decode_raw(pcm, dtype, fixed_length=tf.cast(size * frame, tf.int32))
+
+    x = tf.cond(tf.reduce_all(tf.equal(n, size)), exact, crop_pad)
+    x = _to_float(x, src.num_channels)
+    return x, f
+
+
+@functools.cache
+def _to_float_fn() -> Any:
+    import tensorflow as tf
+
+    # XLA fuses reshape, cast and scale into one pass over the batch.
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def to_float(x, channels):
+        x = tf.reshape(x, [tf.shape(x)[0], -1, channels])
+        if x.dtype == tf.int16:
+            return tf.cast(x, tf.float32) * (1.0 / 32768.0)
+        return tf.cast(x, tf.float32)
+
+    return to_float
+
+
+def _to_float(x: Any, channels: int) -> Any:
+    """(batch, time * channels) int16/float32 -> (batch, time, channels) float32."""
+    return _to_float_fn()(x, channels)
+
+
+def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop: bool,
+                 seed: int | None) -> dict:
+    """One FLAC record: parse, decode (tensorflow-io or soundfile), crop/pad."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tfaudio.data import backends
+
+    f = tf.io.parse_single_example(serialized, _reader_spec())
+    tfio = backends.tfio_native()
+    if tfio is not None:
+        pcm = tfio.audio.decode_flac(f[schema.PCM], dtype=tf.int16)
+    else:
+        def dec(b: bytes) -> np.ndarray:
+            import io
+
+            sf = backends.soundfile_module("decoding FLAC records")
+            return sf.read(io.BytesIO(b), dtype="int16", always_2d=True)[0]
+
+        pcm = tf.numpy_function(dec, [f[schema.PCM]], tf.int16, stateful=False)
+    x = tf.reshape(tf.cast(pcm, tf.float32) * (1.0 / 32768.0), [-1, src.num_channels])
+    n = tf.shape(x, out_type=tf.int64)[0]
+    if length is not None:
+        off = _offsets(n[None], length, random_crop, seed)[0]
+        x = x[off:off + length]
+        x = tf.pad(x, [[0, length - tf.shape(x, out_type=tf.int64)[0]], [0, 0]])
+    f = dict(f)
+    f["audio"] = x
+    f["payload_ok"] = tf.equal(n, f[schema.NUM_SAMPLES])
+    del f[schema.PCM]
+    return f
+
+
+def _labels(labels: Any, ids: Any, mode: str, num_classes: int | None) -> Any:
+    import tensorflow as tf
+
+    checks = []
+    if num_classes is not None:
+        vals = labels.flat_values
+        in_range = tf.reduce_all((vals >= 0) & (vals < num_classes))
+        checks.append(tf.debugging.Assert(in_range, [
+            f"labels outside [0, {num_classes}) in records:",
+            tf.boolean_mask(ids, tf.reduce_any(
+                tf.ragged.map_flat_values(lambda v: (v < 0) | (v >= num_classes), labels),
+                axis=1))], summarize=20))
+    if mode == "int":
+        rows = labels.row_lengths()
+        checks.append(tf.debugging.Assert(tf.reduce_all(tf.equal(rows, 1)), [
+            "labels='int' needs exactly one label per clip (use labels='multi_hot'); "
+            "these records have another count:", tf.boolean_mask(ids, tf.not_equal(rows, 1))],
+            summarize=20))
+        with tf.control_dependencies(checks):
+            return tf.identity(tf.reshape(labels.flat_values, [-1]))
+    with tf.control_dependencies(checks):
+        hot = tf.one_hot(labels.flat_values, num_classes, dtype=tf.float32)
+        y = tf.math.unsorted_segment_sum(hot, labels.value_rowids(), labels.nrows())
+        return tf.minimum(y, 1.0)
+
+
+def audio_dataset(pattern_or_dir: str, split: str | None = "train",
+                  sample_rate: int | None = None, clip_seconds: float | None = None,
+                  random_crop: bool = True, batch_size: int = 32, shuffle: bool = True,
+                  cache: bool = False, repeat: bool = False, labels: str = "int", *,
+                  skip_corrupt: bool = False, mono: bool = False,
+                  num_classes: int | None = None, seed: int | None = None,
+                  shuffle_buffer: int | None = None, drop_remainder: bool = False) -> Any:
+    """A batched ``tf.data.Dataset`` of ``(audio, label)`` from raw-audio TFRecords.
+
+    Args:
+        pattern_or_dir: a dataset folder (with ``dataset.json``: shards of ``split``
+            are used, with their record counts for corruption checks) or a glob of
+            shard files.
+        split: split to read from a folder (``None`` = all); ignored for a glob.
+        sample_rate: resample to this rate in the graph (:func:`tfaudio.ops.resample`);
+            ``None`` keeps the dataset's.
+        clip_seconds: fixed clip length (crop longer clips, zero-pad shorter ones at the
+            end); ``None`` pads each batch to its longest clip.
+        random_crop: crop at a uniformly random offset (else from the start).
+        batch_size: clips per batch.
+        shuffle: shuffle shard order and records (buffer ``shuffle_buffer``).
+        cache: cache the records in memory after the first pass.
+        repeat: repeat forever.
+        labels: ``"int"`` (one class per clip, int64 ``(batch,)``) or ``"multi_hot"``
+            (float32 ``(batch, num_classes)``).
+        skip_corrupt: skip unreadable shards' remainders and inconsistent records,
+            counting them in ``dataset.corruption`` (:class:`CorruptionReport`) and
+            logging a warning, instead of raising :class:`CorruptRecordError`.
+        mono: average the channels.
+        num_classes: for ``multi_hot`` without a manifest (default: vocabulary size).
+        seed: seed for shuffling and crops.
+        shuffle_buffer: records in the shuffle buffer (default: ~256 MB worth, at
+            least ``batch_size``, at most 10,000).
+        drop_remainder: drop the last short batch (static batch dimension).
+
+    Returns:
+        ``tf.data.Dataset`` of ``(audio, label)``: audio float32 ``(batch, time)`` for
+        mono data (or ``mono=True``), else ``(batch, time, channels)``. Keep a reference
+        to ``ds.corruption`` before further transformations if you need the counts.
+
+    Raises:
+        FileNotFoundError: no shards; ValueError: bad arguments or unknown split.
+        During iteration: :class:`CorruptRecordError` (as a ``tf.errors`` error carrying
+        its message) naming the shard and record index, or the record ids.
+
+    Example:
+        >>> ds = audio_dataset("data/speech", split="train", clip_seconds=1.0)
+        >>> audio, label = next(iter(ds))
+        >>> audio.shape, label.shape
+        (TensorShape([32, 16000]), TensorShape([32]))
+    """
+    import tensorflow as tf
+
+    labels = one_of("labels", labels, ("int", "multi_hot"))
+    batch_size = positive_int("batch_size", batch_size)
+    if clip_seconds is not None:
+        clip_seconds = positive_float("clip_seconds", clip_seconds)
+    if num_classes is not None:
+        num_classes = positive_int("num_classes", num_classes)
+    src = _source(pattern_or_dir, split, num_classes)
+    if labels == "multi_hot" and not src.num_classes:
+        raise ValueError(f"{pattern_or_dir}: labels='multi_hot' needs num_classes (no "
+                         f"{mf.MANIFEST_NAME} vocabulary to take it from)")
+    if src.encoding not in schema.ENCODINGS:
+        raise ValueError(f"{pattern_or_dir}: encoding {src.encoding!r} is unknown; "
+                         f"expected one of {list(schema.ENCODINGS)}")
+    target_sr = src.sample_rate if sample_rate is None else positive_int("sample_rate", sample_rate)
+    out_len = None if clip_seconds is None else max(1, round(clip_seconds * target_sr))
+    # Samples to take at the stored rate (a little more when resampling, trimmed after).
+    src_len = None if out_len is None else math.ceil(out_len * src.sample_rate / target_sr)
+    report = CorruptionReport()
+    autotune = tf.data.AUTOTUNE
+    deterministic = not shuffle
+
+    files = tf.data.Dataset.from_tensor_slices(
+        (src.files, tf.constant(src.sizes, tf.int64), tf.constant(src.expected, tf.int64)))
+    if shuffle:
+        files = files.shuffle(len(src.files), seed=seed)
+    ds = files.interleave(
+        lambda p, s, e: _shard_records(p, s, e, skip_corrupt, report),
+        cycle_length=min(len(src.files), 8), block_length=16,
+        num_parallel_calls=autotune, deterministic=deterministic)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        if shuffle_buffer is None:
+            shuffle_buffer = int(min(10_000, max(batch_size, 256e6 / src.avg_record_bytes)))
+        ds = ds.shuffle(positive_int("shuffle_buffer", shuffle_buffer), seed=seed)
+    if repeat:
+        ds = ds.repeat()
+
+    def finish(x, f):
+        if target_sr != src.sample_rate:
+            from tfaudio.data.decode import resample_audio
+
+            x = resample_audio(x, src.sample_rate, target_sr)
+            if out_len is not None:
+                x = x[:, :out_len]
+                x = tf.pad(x, [[0, 0], [0, out_len - tf.shape(x)[1]], [0, 0]])
+        if mono and src.num_channels > 1:
+            x = tf.reduce_mean(x, axis=-1, keepdims=True)
+        if mono or src.num_channels == 1:
+            x = x[..., 0]
+        if out_len is not None:
+            x = tf.ensure_shape(x, [None, out_len] + list(x.shape[2:]))
+        y = _labels(f[schema.LABEL], f[schema.ID], labels, src.num_classes)
+        return x, y
+
+    if src.encoding in schema.BYTES_PER_SAMPLE:
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+        def decode(serialized):
+            return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
+                                      skip_corrupt, report))
+
+        ds = ds.map(decode, num_parallel_calls=autotune, deterministic=deterministic)
+    else:
+        ds = ds.map(lambda r: _record_flac(r, src, src_len, random_crop, seed),
+                    num_parallel_calls=autotune, deterministic=deterministic)
+        ds = ds.padded_batch(batch_size, padding_values={
+            "audio": 0.0, schema.LABEL: tf.constant(-1, tf.int64),
+            schema.ENCODING: b"", schema.ID: b"", schema.SAMPLE_RATE: tf.constant(0, tf.int64),
+            schema.NUM_CHANNELS: tf.constant(0, tf.int64),
+            schema.NUM_SAMPLES: tf.constant(0, tf.int64), "payload_ok": False},
+            drop_remainder=drop_remainder)
+
+        def regroup(f):
+            f = dict(f)
+            f[schema.LABEL] = tf.RaggedTensor.from_tensor(f[schema.LABEL], padding=-1)
+            f = _validate(f, src, f.pop("payload_ok"), skip_corrupt, report)
+            return finish(f.pop("audio"), f)
+
+        ds = ds.map(regroup, num_parallel_calls=autotune, deterministic=deterministic)
+
+    ds = ds.prefetch(autotune)
+    ds.corruption = report
+    return ds
