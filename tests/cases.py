@@ -152,6 +152,12 @@ CASES: list[Case] = [
     Case("mu_law_encoding", lambda **kw: L.MuLawEncoding(**kw), skip=frozenset({"mixed", "grad"})),
     Case("mu_law_decoding", lambda **kw: L.MuLawDecoding(**kw), kind="codes",
          skip=frozenset({"grad"}), tol=5e-3),
+    Case("resample_44100_16000", lambda **kw: L.Resample(44100, 16000, **kw), time=4410,
+         lengths=(1, 2, 3, 440, 441, 442, 1000)),
+    Case("resample_16000_48000", lambda **kw: L.Resample(16000, 48000, **kw),
+         lengths=(1, 2, 47, 48, 49, 1001)),
+    Case("resample_48000_44100", lambda **kw: L.Resample(48000, 44100, **kw),
+         lengths=(1, 159, 160, 161, 4801)),
     # Augmentation layers: these cases check the inference path (identity, or the
     # centered window of RandomCrop(inference="center")), which is what config, .keras,
     # export, tf.data, XLA and mixed precision must preserve. The training path is

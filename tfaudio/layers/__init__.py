@@ -17,6 +17,7 @@ from tfaudio.layers.augment_wave import (
 from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
+from tfaudio.layers.resample import Resample
 from tfaudio.layers.scale import AmplitudeToDb, MuLawDecoding, MuLawEncoding, PowerToDb
 from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Phase, Spectrogram
 
@@ -50,5 +51,6 @@ __all__ = [
     "MuLawEncoding",
     "Phase",
     "PowerToDb",
+    "Resample",
     "Spectrogram",
 ]

@@ -30,6 +30,7 @@ from tfaudio.ops.features import (
     rms,
 )
 from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_filterbank
+from tfaudio.ops.resample import resample, resample_kernel, resampled_length
 from tfaudio.ops.scale import (
     amplitude_to_db,
     db_to_amplitude,
@@ -75,6 +76,9 @@ __all__ = [
     "num_frames",
     "phase",
     "power_to_db",
+    "resample",
+    "resample_kernel",
+    "resampled_length",
     "rms",
     "spectrogram",
     "stft",
