@@ -71,7 +71,7 @@ def test_noise_statistics():
     w = np.asarray(A.white_noise([1, 2], [8, 65536]), np.float64)
     assert abs(w.mean()) < 0.01 and abs(w.var() - 1) < 0.01
     kurt = ((w - w.mean()) ** 4).mean() / w.var() ** 2
-    assert abs(kurt - 3.0) < 0.05
+    assert abs(kurt - 2.92) < 0.03  # near-Gaussian (binomial + jitter), see white_noise
     assert abs(np.corrcoef(w[0, :-1], w[0, 1:])[0, 1]) < 0.01  # white
     assert abs(np.corrcoef(w[0], w[1])[0, 1]) < 0.01  # independent examples
     for color, slope in (("white", 0.0), ("pink", -1.0), ("brown", -2.0)):
