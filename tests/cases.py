@@ -187,6 +187,7 @@ CASES: list[Case] = [
     Case("compose", lambda **kw: L.Compose([L.RandomGain(-3.0, 3.0, seed=2),
                                             L.AddNoise((10.0, 20.0), seed=3)],
                                            p=0.5, seed=1, **kw)),
+    Case("speed_perturbation", lambda **kw: L.SpeedPerturbation((0.9, 1.1), seed=1, **kw)),
     Case("random_apply", lambda **kw: L.RandomApply(L.PolarityInversion(1.0, seed=2), p=0.5,
                                                     seed=1, **kw)),
 ]

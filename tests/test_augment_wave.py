@@ -292,3 +292,21 @@ def test_noise_bank_from_wav_files(tmp_path):
     np.testing.assert_allclose(snr, 0.0, atol=0.1)
     with pytest.raises(ValueError, match="cannot read WAV"):
         L.AddNoise(noise=[str(tmp_path / "missing.wav")])
+
+
+def test_speed_perturbation_changes_pitch_keeps_length():
+    t = np.arange(16000) / SR
+    x = np.stack([np.sin(2 * np.pi * 1000 * t)] * 2).astype(np.float32)
+    for f in (0.9, 1.1):
+        y = np.asarray(L.SpeedPerturbation((f,), seed=0)(x, training=True))
+        assert y.shape == x.shape
+        n = min(int(16000 / f), 16000) - 200
+        peak = np.argmax(np.abs(np.fft.rfft(y[0, :n]))) * SR / n
+        assert abs(peak - 1000 * f) < 3, (f, peak)
+    assert not np.asarray(L.SpeedPerturbation((1.1,), seed=0)(x, training=True))[:, 14600:].any()
+    layer = L.SpeedPerturbation((0.9, 1.0, 1.1), seed=0)
+    fn = tf.function(lambda a: layer(a, training=True), jit_compile=True)
+    assert fn(tf.constant(x)).shape == x.shape
+    np.testing.assert_array_equal(L.SpeedPerturbation(p=0.0, seed=0)(x, training=True), x)
+    with pytest.raises(ValueError, match="factors"):
+        L.SpeedPerturbation(())

@@ -13,6 +13,7 @@ from tfaudio.layers.augment_wave import (
     RandomGain,
     RandomShift,
     Reverb,
+    SpeedPerturbation,
 )
 from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
@@ -34,6 +35,7 @@ __all__ = [
     "RandomShift",
     "Reverb",
     "SpecAugment",
+    "SpeedPerturbation",
     "TimeMasking",
     "TimeWarp",
     "MFCC",

@@ -322,3 +322,38 @@ class Reverb(_BankLayer):
     def get_config(self):
         return {**super().get_config(), "impulse_responses": self._bank_config(),
                 "max_length": self.max_length}
+
+
+@register
+class SpeedPerturbation(AugmentationLayer):
+    """Speed perturbation by resampling (e.g. factors 0.9, 1.0, 1.1 as in Kaldi recipes).
+
+    One factor is drawn per batch (see :func:`tfaudio.ops.augment.speed_perturb`): the
+    output keeps the input length (a faster clip is zero-padded at the end, a slower one
+    cropped). ``p`` is the probability that the batch is perturbed.
+
+    Args:
+        factors: speed factors > 0 (each rounded to ``1 / nominal``).
+        nominal: resampling ratio denominator (``f`` -> ``round(f * nominal) : nominal``).
+        p: probability per batch.
+        seed: integer seed.
+
+    Example:
+        >>> SpeedPerturbation((0.9, 1.1), seed=0)(tf.random.normal([2, 16000]), training=True)
+    """
+
+    def __init__(self, factors=(0.9, 1.0, 1.1), nominal: int = 100, p: float = 1.0,
+                 seed: int | None = None, **kwargs):
+        super().__init__(p=p, seed=seed, **kwargs)
+        self.nominal = _checks.positive_int("nominal", nominal)
+        if isinstance(factors, (int, float)) or not len(factors):
+            raise ValueError(f"factors={factors!r} must be a non-empty list of speeds > 0")
+        self.factors = [_checks.positive_float("factors", float(f)) for f in factors]
+        for f in self.factors:
+            ops.speed_ratio(f, self.nominal)
+
+    def _augment(self, x, seed):
+        return ops.speed_perturb(x, seed, self.factors, self.p, self.nominal)
+
+    def get_config(self):
+        return {**super().get_config(), "factors": list(self.factors), "nominal": self.nominal}

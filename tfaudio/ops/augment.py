@@ -813,6 +813,57 @@ def reverb(x: Any, seed: Any, impulse_responses: Any, p: float = 1.0) -> tf.Tens
     return _unbatch(wet, unbatched)
 
 
+def speed_ratio(factor: float, nominal: int = 100) -> tuple[int, int]:
+    """``(orig_sr, target_sr)`` of a speed ``factor``: ``(round(factor * nominal), nominal)``."""
+    factor = _checks.positive_float("factor", factor)
+    orig = max(int(round(factor * nominal)), 1)
+    return orig, nominal
+
+
+def speed_perturb(x: Any, seed: Any, factors: Sequence[float] = (0.9, 1.0, 1.1),
+                  p: float = 1.0, nominal: int = 100) -> tf.Tensor:
+    """Speed perturbation (tempo and pitch together, as Kaldi's) by resampling.
+
+    ONE factor is drawn per call for the whole batch (``tf.switch_case`` over
+    ``factors``): the resampled lengths differ between factors, and one resampling of
+    the batch costs one branch. Factor ``f`` resamples from ``round(f * nominal)`` to
+    ``nominal`` Hz (:func:`tfaudio.ops.resample`), so the signal plays ``f`` times
+    faster; the result is cropped or zero-padded at the end back to the input length.
+
+    Args:
+        x: waveform ``(batch, ..., time)``.
+        seed: stateless seed ``[2]``.
+        factors: speed factors (> 0), drawn with equal probability.
+        p: probability that the batch is perturbed (else the factor is 1).
+        nominal: the nominal rate of the ratio (``factor`` is rounded to 1/nominal).
+
+    Returns:
+        float32 tensor of ``x``'s shape.
+    """
+    from tfaudio.ops.resample import resample
+
+    if not factors:
+        raise ValueError("factors=() is empty: give at least one speed factor")
+    ratios = [speed_ratio(f, nominal) for f in factors]
+    x = as_float32(x)
+    n = tf.shape(x)[-1]
+    rank = x.shape.rank
+    s_pick, s_keep = split_seed(seed, 2)
+    pick = tf.random.stateless_uniform([], as_seed(s_pick), 0, len(ratios), dtype=tf.int32,
+                                       alg=_ALG)
+    if p < 1.0:
+        keep = _uniform([], s_keep) < p
+        pick = tf.where(keep, pick, -1)
+
+    def fit(y):
+        y = y[..., :n]
+        y = tf.pad(y, [[0, 0]] * (rank - 1) + [[0, n - tf.shape(y)[-1]]])
+        return tf.ensure_shape(y, x.shape)
+
+    branches = [(lambda o=o, t=t: fit(resample(x, o, t))) for o, t in ratios]
+    return tf.switch_case(pick, branches, default=lambda: tf.identity(x))
+
+
 # ----------------------------------------------------------------------------- banks
 def load_bank(name: str, value: Any, max_length: int | None = None
               ) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
