@@ -93,10 +93,10 @@ def assign_shard(key: str, num_shards: int, seed: int = 0) -> int:
 
 
 def write_manifest(out_dir: str, manifest: dict) -> str:
-    """Writes ``dataset.json`` (sorted keys, indented) and returns its path."""
+    """Writes ``dataset.json`` (indented, key order kept: split order matters) and returns its path."""
     path = os.path.join(out_dir, MANIFEST_NAME)
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True)
+        json.dump(manifest, f, indent=2)
         f.write("\n")
     return path
 

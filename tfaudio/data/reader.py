@@ -40,6 +40,13 @@ logger = logging.getLogger("tfaudio.data")
 _BLOCK = 64  # records per block in the per-shard integrity check
 
 
+def _no_autograph(fn):
+    """Keeps tf.data from autograph-converting a py_function body (clearer tracebacks)."""
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
 class CorruptRecordError(RuntimeError):
     """A TFRecord shard or record that cannot be read (names the shard and record)."""
 
@@ -151,16 +158,25 @@ def _shard_records(path: Any, size: Any, expected: Any, skip_corrupt: bool,
     """Records of one shard; at its end, checks nothing was lost (see module doc)."""
     import tensorflow as tf
 
+    @tf.autograph.experimental.do_not_convert
     def check(path_t, size_t, expected_t, count_t, nbytes_t):
         name = path_t.numpy().decode()
         size_v, exp_v = int(size_t.numpy()), int(expected_t.numpy())
         count, nbytes = int(count_t.numpy()), int(nbytes_t.numpy())
         if nbytes == size_v and exp_v in (-1, count):
             return True
-        if nbytes != size_v:
-            reason = (f"unreadable record (bad CRC or truncated) at byte {nbytes} of {size_v}")
-        else:
-            reason = f"{count} records read but {mf.MANIFEST_NAME} says {exp_v}"
+        if nbytes == size_v:  # read cleanly, but not the manifest's count
+            if not skip_corrupt:
+                raise CorruptRecordError(
+                    f"TFRecord shard {name} holds {count} records but {mf.MANIFEST_NAME} "
+                    f"says {exp_v}: the shard or the manifest was changed after writing")
+            logger.warning("tfaudio.data: shard %s holds %d records, %s says %d",
+                           name, count, mf.MANIFEST_NAME, exp_v)
+            if exp_v > count:
+                report.add({"shard": name, "record_index": count, "skipped": exp_v - count,
+                            "reason": "fewer records than the manifest says"})
+            return True
+        reason = f"unreadable record (bad CRC or truncated) at byte {nbytes} of {size_v}"
         skipped = exp_v - count if exp_v > count else 1
         if not skip_corrupt:
             raise CorruptRecordError(
@@ -210,6 +226,7 @@ def _reader_spec() -> dict:
     }
 
 
+@_no_autograph
 def _bad_records(ids: Any, reasons: Any, skip: bool, report: CorruptionReport) -> Any:
     """py_function body: raise naming the records, or count them (skip)."""
     names = [i.decode() or "<no id>" for i in ids.numpy()]

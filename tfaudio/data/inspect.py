@@ -1,0 +1,102 @@
+"""Verify a raw-audio TFRecord dataset against its ``dataset.json`` (``tfaudio inspect``)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from tfaudio.data import manifest as mf
+from tfaudio.data import schema
+
+
+def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
+    """Reads every record of a dataset folder and checks it against the manifest.
+
+    Checks per shard: every record passes its CRC and parses with the schema, the
+    record count matches; per split: clip count, duration and label counts; all
+    records share the manifest's sample rate, channels and encoding, and labels are in
+    the vocabulary with matching ``label/text``; no unlisted ``*.tfrecord`` files.
+
+    Args:
+        path: dataset folder (with ``dataset.json``).
+        progress: tqdm bar over records.
+
+    Returns:
+        ``(manifest, problems)``: ``problems`` is empty when everything checks out; each
+        entry names the shard (and record index) concerned.
+    """
+    import tensorflow as tf
+    from tqdm import tqdm
+
+    m = mf.read_manifest(path)
+    problems: list[str] = []
+    vocab = m["label_vocabulary"]
+    listed = set()
+    total = sum(s["records"] for v in m["splits"].values() for s in v["shards"])
+    bar = tqdm(total=total, unit="rec", desc="verifying", disable=not progress)
+    for split, info in m["splits"].items():
+        clips, seconds, labels = 0, 0.0, Counter()
+        for shard in info["shards"]:
+            listed.add(shard["file"])
+            file = os.path.join(path, shard["file"])
+            if not os.path.exists(file):
+                problems.append(f"{shard['file']}: listed in {mf.MANIFEST_NAME} but missing")
+                continue
+            count = 0
+            it = iter(tf.data.TFRecordDataset(file))
+            while True:
+                try:
+                    rec = next(it)
+                except StopIteration:
+                    break
+                except tf.errors.DataLossError as err:
+                    msg = str(err).split("[Op:")[0].strip().splitlines()[-1]
+                    problems.append(f"{shard['file']}: record index {count} is unreadable "
+                                    f"({msg}); the rest of the shard cannot be read")
+                    break
+                try:
+                    r = schema.parse_example_numpy(rec.numpy())
+                except Exception as err:
+                    problems.append(f"{shard['file']}: record index {count}: {err}")
+                    count += 1
+                    continue
+                where = f"{shard['file']}: record index {count} ({r['id']})"
+                for key, want in (("sample_rate", m["sample_rate"]),
+                                  ("num_channels", m["num_channels"]),
+                                  ("encoding", m["encoding"])):
+                    if r[key] != want:
+                        problems.append(f"{where}: {key}={r[key]!r}, dataset says {want!r}")
+                bad = [v for v in r["labels"] if not 0 <= v < len(vocab)]
+                if bad:
+                    problems.append(f"{where}: labels {bad} outside the {len(vocab)} classes")
+                elif r["label_text"] and r["label_text"] != [vocab[v] for v in r["labels"]]:
+                    problems.append(f"{where}: label/text {r['label_text']} does not match "
+                                    f"labels {r['labels']} in the vocabulary")
+                if r["num_samples"] == 0:
+                    problems.append(f"{where}: zero-length audio")
+                clips += 1
+                seconds += r["num_samples"] / max(r["sample_rate"], 1)
+                labels.update(vocab[v] for v in r["labels"] if 0 <= v < len(vocab))
+                count += 1
+                bar.update(1)
+            if count != shard["records"]:
+                problems.append(f"{shard['file']}: {count} records read, "
+                                f"{mf.MANIFEST_NAME} says {shard['records']}")
+        if clips != info["clips"]:
+            problems.append(f"split {split}: {clips} clips read, manifest says {info['clips']}")
+        if abs(seconds - info["seconds"]) > 1e-3 + 1e-6 * seconds:
+            problems.append(f"split {split}: {seconds:.3f} s read, manifest says "
+                            f"{info['seconds']:.3f} s")
+        if dict(labels) != info["labels"]:
+            problems.append(f"split {split}: label counts {dict(sorted(labels.items()))} != "
+                            f"manifest {info['labels']}")
+    bar.close()
+    written = sum(v["clips"] for v in m["splits"].values())
+    if m.get("inputs") is not None and m["inputs"] != written + len(m.get("skipped", [])):
+        problems.append(f"manifest: inputs {m['inputs']} != written {written} + skipped "
+                        f"{len(m.get('skipped', []))}")
+    unlisted = sorted(n for n in os.listdir(path)
+                      if n.endswith(mf.SHARD_SUFFIX) and n not in listed)
+    for name in unlisted:
+        problems.append(f"{name}: shard file not listed in {mf.MANIFEST_NAME}")
+    return m, problems

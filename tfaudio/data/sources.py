@@ -1,0 +1,295 @@
+"""Audio files -> labelled clips -> TFRecords (the library behind ``tfaudio make-tfrecords``).
+
+Sources come from a folder (labels from the first sub-folder under it, optionally) or a
+CSV manifest (``path,label[,start_seconds,end_seconds]``; several labels separated by
+``;``). Every file is decoded (in a thread pool); by default a single unreadable or
+empty file aborts the run before anything is kept, and the error names *every* bad
+file; with ``skip_bad=True`` the rest is written and the skipped files are listed in
+``dataset.json``. Always: files in = clips written + files skipped.
+
+Example:
+    >>> m = make_tfrecords("sounds/", "records/", labels_from_dirs=True,
+    ...                    split="train=0.8,val=0.1,test=0.1", seed=0)
+    >>> m["inputs"] == m["total_clips"] + len(m["skipped"])
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tfaudio.data import manifest as mf
+from tfaudio.data.decode import AUDIO_EXTENSIONS, decode_audio
+from tfaudio.data.writer import Clip, write_dataset
+
+
+class BadFilesError(ValueError):
+    """Some inputs could not be used; ``bad`` lists ``{"file", "reason"}`` for each."""
+
+    def __init__(self, bad: list[dict], total: int):
+        self.bad = bad
+        lines = "\n".join(f"  {b['file']}: {b['reason']}" for b in bad)
+        super().__init__(
+            f"{len(bad)} of {total} input file(s) cannot be used, so nothing was written "
+            f"(pass --skip-bad / skip_bad=True to write the rest):\n{lines}")
+
+
+@dataclass
+class Source:
+    """One input: an audio file (or a segment of it) and its label names."""
+
+    path: str
+    id: str
+    labels: list[str] = field(default_factory=list)
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+
+
+def scan_folder(root: str, labels_from_dirs: bool = False) -> tuple[list[Source], list[str]]:
+    """Audio files under ``root`` (recursively, by extension).
+
+    Args:
+        root: source folder.
+        labels_from_dirs: label each file with its first-level sub-folder name.
+
+    Returns:
+        ``(sources, ignored)``: audio sources sorted by path, and the other files.
+
+    Raises:
+        ValueError: with ``labels_from_dirs``, an audio file directly in ``root``.
+    """
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"{root}: no such folder")
+    sources, ignored, unlabelled = [], [], []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            if name.startswith(".") or not name.lower().endswith(AUDIO_EXTENSIONS):
+                ignored.append(rel)
+                continue
+            labels = []
+            if labels_from_dirs:
+                if "/" not in rel:
+                    unlabelled.append(rel)
+                    continue
+                labels = [rel.split("/", 1)[0]]
+            sources.append(Source(full, rel, labels))
+    if unlabelled:
+        raise ValueError(f"{root}: --labels-from-dirs needs every audio file inside a class "
+                         f"folder, but these are directly in {root}: {unlabelled[:20]}")
+    return sources, ignored
+
+
+def read_csv_manifest(csv_path: str, root: str | None = None) -> list[Source]:
+    """Sources from a CSV with columns ``path,label[,start_seconds,end_seconds]``.
+
+    Relative paths are resolved against ``root`` (default: the CSV's folder). Labels
+    may be empty or several names separated by ``;``.
+
+    Raises:
+        ValueError: missing columns, bad numbers or duplicate rows (row numbers named).
+    """
+    root = root or os.path.dirname(os.path.abspath(csv_path))
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames or []
+        if "path" not in fields:
+            raise ValueError(f"{csv_path}: needs a header with a 'path' column "
+                             f"(and 'label'); got columns {fields}")
+        sources, seen = [], set()
+        for row_no, row in enumerate(reader, start=2):
+            rel = (row.get("path") or "").strip()
+            if not rel:
+                raise ValueError(f"{csv_path}:{row_no}: empty path")
+            labels = [t.strip() for t in (row.get("label") or "").split(";") if t.strip()]
+            try:
+                start = float(row["start_seconds"]) if row.get("start_seconds") else None
+                end = float(row["end_seconds"]) if row.get("end_seconds") else None
+            except ValueError as err:
+                raise ValueError(f"{csv_path}:{row_no}: {err}") from err
+            key = rel if start is None else f"{rel}@{start:g}"
+            if key in seen:
+                raise ValueError(f"{csv_path}:{row_no}: duplicate entry {key!r}")
+            seen.add(key)
+            full = rel if os.path.isabs(rel) else os.path.join(root, rel)
+            sources.append(Source(full, key, labels, start, end))
+    return sources
+
+
+def build_vocabulary(sources: list[Source], vocabulary: list[str] | None = None,
+                     where: str = "manifest") -> list[str]:
+    """The class list: ``vocabulary`` if given (every label must be in it), else sorted names.
+
+    Raises:
+        ValueError: labels outside the given vocabulary, naming the sources.
+    """
+    if vocabulary is None:
+        return sorted({lab for s in sources for lab in s.labels})
+    known = set(vocabulary)
+    unknown = [(s.id, lab) for s in sources for lab in s.labels if lab not in known]
+    if unknown:
+        shown = ", ".join(f"{i}: {lab!r}" for i, lab in unknown[:20])
+        raise ValueError(f"{len(unknown)} label(s) in the {where} are not in the vocabulary "
+                         f"of {len(vocabulary)} classes: {shown}")
+    return list(vocabulary)
+
+
+def read_vocabulary(path: str) -> list[str]:
+    """Class names, one per line (blank lines and ``#`` comments ignored)."""
+    with open(path, encoding="utf-8") as f:
+        names = [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: duplicate class names")
+    return names
+
+
+def load_source(source: Source, sample_rate: int | None, mono: bool) -> np.ndarray:
+    """Decodes one source to float32 ``(time, channels)`` at ``sample_rate``.
+
+    Raises:
+        ValueError / OSError: unreadable, empty or zero-length (message names the file).
+    """
+    audio, sr = decode_audio(source.path)
+    x = audio.numpy()
+    if source.start_seconds is not None or source.end_seconds is not None:
+        a = int(round((source.start_seconds or 0.0) * sr))
+        b = len(x) if source.end_seconds is None else int(round(source.end_seconds * sr))
+        x = x[a:b]
+    if x.shape[0] == 0:
+        raise ValueError(f"{source.path}: zero-length audio (0 samples"
+                         f"{' in the requested segment' if source.start_seconds else ''})")
+    if mono and x.shape[1] > 1:
+        x = x.mean(axis=1, keepdims=True)
+    if sample_rate is not None and sr != sample_rate:
+        from tfaudio.data.decode import resample_audio
+
+        x = resample_audio(x, sr, sample_rate).numpy()
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{source.path}: audio contains NaN or infinity")
+    return x
+
+
+def iter_clips(sources: list[Source], vocabulary: list[str], sample_rate: int | None,
+               mono: bool = False, workers: int = 1, skip_bad: bool = False,
+               skipped: list[dict] | None = None) -> Iterator[Clip]:
+    """Decodes sources in a thread pool, in order, yielding :class:`Clip` objects.
+
+    Bad files are appended to ``skipped``. Without ``skip_bad``, the first bad file
+    stops the yielding; the rest are still decoded to find every bad file, then
+    :class:`BadFilesError` is raised.
+    """
+    index = {name: i for i, name in enumerate(vocabulary)}
+    skipped = [] if skipped is None else skipped
+    failing = False
+
+    def job(s: Source):
+        try:
+            return load_source(s, sample_rate, mono), None
+        except Exception as err:  # reported per file below, never swallowed
+            return None, f"{type(err).__name__}: {err}"
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        window: deque = deque()
+        it = iter(sources)
+        for s in it:
+            window.append((s, pool.submit(job, s)))
+            if len(window) >= 4 * max(1, workers):
+                break
+        while window:
+            s, fut = window.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                window.append((nxt, pool.submit(job, nxt)))
+            audio, error = fut.result()
+            if error is not None:
+                skipped.append({"file": s.id, "reason": error})
+                failing = failing or not skip_bad
+                continue
+            if failing:
+                continue
+            yield Clip(id=s.id, audio=audio, labels=[index[lab] for lab in s.labels],
+                       start_seconds=s.start_seconds)
+    if failing:
+        raise BadFilesError(skipped, len(sources))
+
+
+def make_tfrecords(src: str, out: str, *, labels_from_dirs: bool = False,
+                   manifest: str | None = None, vocabulary: list[str] | None = None,
+                   sample_rate: int | None = 16000, mono: bool = False,
+                   num_shards: int | None = None, shard_size_mb: float | None = None,
+                   encoding: str = "pcm16", split: str | None = None, seed: int = 0,
+                   skip_bad: bool = False, workers: int = 1, progress: bool = False,
+                   overwrite: bool = False) -> dict:
+    """Writes a raw-audio TFRecord dataset from a folder of audio files (or a CSV).
+
+    Args:
+        src: source folder (also the root of relative CSV paths).
+        out: dataset folder to create.
+        labels_from_dirs: label files by their first-level sub-folder.
+        manifest: CSV ``path,label[,start_seconds,end_seconds]`` instead of scanning.
+        vocabulary: fixed class list (labels outside it are an error); default: the
+            sorted label names found.
+        sample_rate: resample everything to this rate (``None``: keep the files' rate,
+            which must then be the same for all).
+        mono: average channels.
+        num_shards / shard_size_mb: shards per split, or target shard size.
+        encoding: ``pcm16`` (default), ``flac`` or ``float32``.
+        split: e.g. ``"train=0.8,val=0.1,test=0.1"`` (hash of the id, with ``seed``).
+        skip_bad: write the good files and list the bad ones instead of failing.
+        workers: decoding threads.
+        progress: tqdm progress bar.
+        overwrite: replace an existing dataset in ``out``.
+
+    Returns:
+        The ``dataset.json`` manifest as a dict.
+
+    Raises:
+        BadFilesError: unusable files (without ``skip_bad``); nothing is written.
+        ValueError: no audio files, unknown labels, mixed rates or channel counts.
+    """
+    if manifest is not None:
+        sources, ignored = read_csv_manifest(manifest, src), []
+    else:
+        sources, ignored = scan_folder(src, labels_from_dirs)
+    if not sources:
+        where = manifest or src
+        extra = f" ({len(ignored)} non-audio file(s) ignored)" if ignored else ""
+        raise ValueError(f"{where}: no audio files to convert{extra}; expected files ending "
+                         f"in {', '.join(AUDIO_EXTENSIONS)}")
+    vocab = build_vocabulary(sources, vocabulary, "CSV manifest" if manifest else "folders")
+    sources.sort(key=lambda s: (mf.unit_hash(s.id, seed, "order"), s.id))
+    if sample_rate is None:
+        sample_rate = _common_rate(sources)
+    skipped: list[dict] = []
+    clips = iter_clips(sources, vocab, sample_rate, mono, workers, skip_bad, skipped)
+    result = write_dataset(
+        clips, out, inputs=len(sources), skipped=skipped, progress=progress,
+        total=len(sources), sample_rate=sample_rate, vocabulary=vocab, encoding=encoding,
+        splits=split, seed=seed, num_shards=num_shards, shard_size_mb=shard_size_mb,
+        overwrite=overwrite,
+        extra={"source": os.path.abspath(manifest or src), "ignored_files": ignored[:1000],
+               "num_ignored_files": len(ignored)})
+    return result
+
+
+def _common_rate(sources: list[Source]) -> int:
+    """The one sample rate of all sources (decoding them; bad files are reported later)."""
+    rates: dict[int, str] = {}
+    for s in sources:
+        try:
+            rates.setdefault(decode_audio(s.path)[1], s.id)
+        except Exception:
+            continue  # reported as a bad file when decoded for writing
+    if len(rates) > 1:
+        raise ValueError(f"files have different sample rates {sorted(rates)} (e.g. "
+                         f"{list(rates.values())[:3]}); pass a sample rate to resample to")
+    return next(iter(rates)) if rates else 16000
