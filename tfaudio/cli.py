@@ -18,6 +18,9 @@ COMMANDS = [
     "demo",
     "bench",
     "show",
+    "make_tfrecords",
+    "inspect",
+    "synth",
 ]
 
 
