@@ -11,7 +11,6 @@ import importlib
 import json
 import os
 import platform
-import sys
 import time
 
 
@@ -23,12 +22,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     """
     p = sub.add_parser("bench", help="time tfaudio against rival front ends (x-realtime, ratios)")
     p.add_argument("--suite", default="frontend,augment,data",
-                   help="comma-separated suites to run (default: frontend,augment,data)")
+                   help="comma-separated suites to run, or 'all' (default: frontend,augment,data;"
+                        f" available: {', '.join(available_suites()) or 'none'})")
     p.add_argument("--quick", action="store_true",
                    help="small inputs and few repeats (a smoke run, seconds)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.set_defaults(func=run)
+
+
+def available_suites() -> list[str]:
+    """Names of the suite modules in :mod:`tfaudio.benchmarks` (no imports of TF).
+
+    Returns:
+        The known suites first (frontend, augment, data), then any others, sorted.
+    """
+    import pkgutil
+
+    import tfaudio.benchmarks as pkg
+
+    found = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+    known = [n for n in pkg.SUITES if n in found]
+    return known + sorted(found - set(known))
 
 
 def _machine() -> dict:
@@ -81,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     from tfaudio.benchmarks import format_table
 
     names = [s.strip() for s in args.suite.split(",") if s.strip()]
+    if names == ["all"]:
+        names = available_suites()
     if not names:
         raise SystemExit("tfaudio bench: --suite needs at least one suite name")
     machine = _machine()
@@ -91,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows, markdown=args.markdown))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"command": "tfaudio " + " ".join(sys.argv[1:]) if sys.argv else "",
-                       "machine": machine, "rows": rows}, f, indent=2)
+            command = f"tfaudio bench --suite {args.suite}" + (" --quick" if args.quick else "")
+            json.dump({"command": command, "machine": machine, "rows": rows}, f, indent=2)
         print(f"\n[bench] wrote {args.json}")
     return 0
 
