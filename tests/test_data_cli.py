@@ -91,3 +91,17 @@ def test_synth_command(tmp_path, capsys):
     assert main(["inspect", str(out), "--quiet"]) == 0
     assert sorted(os.listdir(out))[0] == "dataset.json"
     assert main(["synth", str(tmp_path / "x"), "--classes", "meow", "--quiet"]) == 2
+
+
+def test_bench_data_suite_quick():
+    from tfaudio.benchmarks import data
+
+    rows = data.run(quick=True)
+    impls = [r["impl"] for r in rows]
+    assert impls[:3] == ["tfaudio.data", "tfaudio.data", "tf.data minimal"]
+    assert "vggish front end" in impls and "tfaudio.data + front end" in impls
+    for r in rows:
+        assert r["suite"] == "data" and r["mode"] == "pipeline"
+        assert {"config", "seconds", "note"} <= set(r)
+        if r["impl"] != "keras":
+            assert r["seconds"] > 0 and r["items_per_s"] > 0

@@ -311,7 +311,7 @@ def _batch_pcm(serialized: Any, src: _Source, length: int | None, random_crop: b
         return tf.io.decode_raw(pcm, dtype, fixed_length=tf.cast(size * frame, tf.int32))
 
     x = tf.cond(tf.reduce_all(tf.equal(n, size)), exact, crop_pad)
-    x = _to_float(x, src.num_channels)
+    x = _to_float(x, src.num_channels, length is not None)
     return x, f
 
 
@@ -330,9 +330,20 @@ def _to_float_fn() -> Any:
     return to_float
 
 
-def _to_float(x: Any, channels: int) -> Any:
-    """(batch, time * channels) int16/float32 -> (batch, time, channels) float32."""
-    return _to_float_fn()(x, channels)
+def _to_float(x: Any, channels: int, fixed_length: bool) -> Any:
+    """(batch, time * channels) int16/float32 -> (batch, time, channels) float32.
+
+    With a fixed clip length XLA fuses the conversion into one pass (compiled once per
+    batch shape); variable lengths would recompile for every batch, so they use plain ops.
+    """
+    if fixed_length:
+        return _to_float_fn()(x, channels)
+    import tensorflow as tf
+
+    x = tf.reshape(x, [tf.shape(x)[0], -1, channels])
+    if x.dtype == tf.int16:
+        return tf.cast(x, tf.float32) * (1.0 / 32768.0)
+    return tf.cast(x, tf.float32)
 
 
 def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop: bool,
