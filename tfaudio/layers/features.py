@@ -11,7 +11,8 @@ from tfaudio import _checks
 from tfaudio.layers.base import SPECTROGRAM, AudioLayer, register
 from tfaudio.layers.mel import MelSpectrogram
 from tfaudio.layers.scale import PowerToDb
-from tfaudio.ops import features, spectral
+from tfaudio.layers.spectral import Frame
+from tfaudio.ops import features
 
 
 @register
@@ -186,7 +187,7 @@ class Delta(AudioLayer):
 
 
 @register
-class RMS(AudioLayer):
+class RMS(Frame):
     """Root-mean-square energy per frame (``librosa.feature.rms``).
 
     Args:
@@ -197,20 +198,15 @@ class RMS(AudioLayer):
 
     Input shape: ``(batch, time[, channels])``.
     Output shape: ``(batch, frames[, channels])``.
+
+    Example:
+        >>> RMS()(tf.zeros([2, 22050])).shape
+        TensorShape([2, 44])
     """
 
     def __init__(self, frame_length: int = 2048, hop_length: int = 512, center: bool = True,
                  pad_mode: str = "constant", **kwargs):
-        super().__init__(**kwargs)
-        self.frame_length = _checks.positive_int("frame_length", frame_length)
-        self.hop_length = _checks.positive_int("hop_length", hop_length)
-        self.center = bool(center)
-        self.pad_mode = spectral.check_pad_mode(pad_mode)
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        spectral.check_length(input_shape[1], self.frame_length, self.center, self.pad_mode,
-                              what="frame_length")
+        super().__init__(frame_length, hop_length, center, pad_mode, **kwargs)
 
     def call(self, inputs):
         x = self._float32(inputs)
@@ -219,13 +215,5 @@ class RMS(AudioLayer):
         return self._output(self._per_channel(fn, x))
 
     def compute_output_shape(self, input_shape):
-        input_shape = tuple(input_shape)
-        self._check_rank(input_shape)
-        frames = spectral.num_frames(input_shape[1], self.frame_length, self.hop_length, self.center)
-        return (input_shape[0], frames) + tuple(input_shape[2:])
-
-    def get_config(self):
-        return {
-            **super().get_config(), "frame_length": self.frame_length,
-            "hop_length": self.hop_length, "center": self.center, "pad_mode": self.pad_mode,
-        }
+        shape = super().compute_output_shape(input_shape)
+        return shape[:2] + shape[3:]

@@ -230,18 +230,13 @@ def _frames(x: tf.Tensor, frame_length: int, hop_length: int) -> tf.Tensor:
     return tf.signal.frame(x, frame_length, hop_length, pad_end=False)
 
 
-def _framed_rfft(
-    x: tf.Tensor, n_fft: int, hop_length: int, win_length: int, window: np.ndarray, keep_phase: bool
-) -> tf.Tensor:
+def _framed_rfft(x: tf.Tensor, n_fft: int, hop_length: int, window: np.ndarray) -> tf.Tensor:
     """rfft of windowed ``n_fft``-sample frames of an already padded signal.
 
     The frames are exactly ``n_fft`` long (the window is zero-padded, centred, as
     librosa), so ``tf.signal.rfft`` never pads them itself: its padding path costs
-    more than framing the extra ``n_fft - win_length`` samples (measured). The
-    result is librosa's complex STFT for either value of ``keep_phase`` (kept for
-    callers that only need magnitudes).
+    more than framing the extra ``n_fft - win_length`` samples (measured).
     """
-    del keep_phase, win_length  # one path: exact phase is free
     frames = _frames(x, n_fft, hop_length)
     win = tf.constant(window, tf.float32)
     return tf.signal.rfft(frames * win, fft_length=[n_fft])
@@ -279,7 +274,7 @@ def stft(
     check_pad_mode(pad_mode)
     win = stft_window(window, n_fft, win_length)
     x = _padded_signal(as_float32(x), n_fft, center, pad_mode)
-    return _framed_rfft(x, n_fft, hop_length, win_length, win, keep_phase=True)
+    return _framed_rfft(x, n_fft, hop_length, win)
 
 
 def magnitude_power(spec: tf.Tensor, power: float) -> tf.Tensor:
@@ -312,12 +307,8 @@ def spectrogram(
         >>> spectrogram(tf.zeros([16000]), n_fft=512, hop_length=160).shape
         TensorShape([101, 257])
     """
-    n_fft, hop_length, win_length = resolve_stft_args(n_fft, hop_length, win_length)
-    check_pad_mode(pad_mode)
     power = _checks.positive_float("power", power)
-    win = stft_window(window, n_fft, win_length)
-    x = _padded_signal(as_float32(x), n_fft, center, pad_mode)
-    spec = _framed_rfft(x, n_fft, hop_length, win_length, win, keep_phase=False)
+    spec = stft(x, n_fft, hop_length, win_length, window, center, pad_mode)
     return magnitude_power(spec, power)
 
 
