@@ -183,6 +183,7 @@ def test_corrupt_shard_named_or_counted(tmp_path, how):
     assert len(x) + report.skipped_records == 30  # never lost silently
     (event,) = report.events
     assert event["shard"].endswith(shard["file"]) and event["record_index"] < shard["records"]
+    assert event["skipped"] == report.skipped_records
 
 
 def test_inconsistent_record_named_by_id(tmp_path):
@@ -195,7 +196,7 @@ def test_inconsistent_record_named_by_id(tmp_path):
             w.write(make_example(c.audio, SR, labels=c.labels, id=c.id).SerializeToString())
         w.write(make_example(np.zeros((10, 1), np.int16), 22050, labels=[0],
                              id="odd-rate").SerializeToString())
-    with pytest.raises(tf.errors.OpError, match=r"holds 5 records but dataset.json says 4"):
+    with pytest.raises(tf.errors.OpError, match=r"holds\] \[5\] \[records but dataset.json says\] \[4\]"):
         _all(audio_dataset(str(tmp_path), batch_size=8, shuffle=False))
     os.remove(tmp_path / "dataset.json")
     with pytest.raises(tf.errors.OpError, match=r"odd-rate: audio/sample_rate is not"):
@@ -204,6 +205,7 @@ def test_inconsistent_record_named_by_id(tmp_path):
                        skip_corrupt=True)
     x, _ = _all(ds)
     assert len(x) == 4 and ds.corruption.skipped_records == 1
+    assert ds.corruption.events == [{"id": "odd-rate", "skipped": 1}]
 
 
 def test_argument_errors(tmp_path):

@@ -17,58 +17,87 @@ Corruption: TFRecord frames carry CRCs. Each shard is read with ``ignore_errors`
 an end-of-shard check (records read vs the manifest's count, bytes consumed vs the file
 size), so a truncated or corrupted shard raises an error naming the shard and the index
 of the first unreadable record, or, with ``skip_corrupt=True``, is counted in
-``dataset.corruption`` (a :class:`CorruptionReport`) and logged: records are never lost
-silently. A TFRecord cannot be resynchronised after a bad frame, so the rest of that
-shard is skipped.
+``dataset.corruption`` (a :class:`CorruptionReport`) and printed to stderr: records are
+never lost silently. A TFRecord cannot be resynchronised after a bad frame, so the rest of
+that shard is skipped. The checks are TensorFlow ops (``tf.debugging.Assert``, a counter,
+hash tables), not Python callbacks: no GIL hand-offs inside the pipeline.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import os
-import threading
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from typing import Any
 
 from tfaudio._checks import one_of, positive_float, positive_int
 from tfaudio.data import manifest as mf
 from tfaudio.data import schema
 
-logger = logging.getLogger("tfaudio.data")
 _BLOCK = 64  # records per block in the per-shard integrity check
-
-
-def _no_autograph(fn):
-    """Keeps tf.data from autograph-converting a py_function body (clearer tracebacks)."""
-    import tensorflow as tf
-
-    return tf.autograph.experimental.do_not_convert(fn)
 
 
 class CorruptRecordError(RuntimeError):
     """A TFRecord shard or record that cannot be read (names the shard and record)."""
 
 
-@dataclass
 class CorruptionReport:
     """What ``skip_corrupt=True`` skipped, accumulated while the dataset is iterated.
 
+    Backed by TensorFlow state (a counter and two tables updated inside the pipeline,
+    no Python callbacks), so it works in any tf.data thread and with Keras ``fit``.
+
     Attributes:
-        skipped_records: records skipped (lower bound when a shard has no known count).
-        events: one dict per problem: ``shard``, ``record_index`` (first bad record),
-            ``skipped`` and ``reason``.
+        skipped_records: records skipped so far (exact with ``dataset.json``; without it,
+            1 per corrupt shard, a lower bound).
+        events: one dict per corrupt shard (``shard``, ``record_index`` of the first bad
+            record, ``skipped``) or per inconsistent record (``id``, ``skipped`` = 1).
     """
 
-    skipped_records: int = 0
-    events: list[dict] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self):
+        import tensorflow as tf
 
-    def add(self, event: dict) -> None:
-        with self._lock:
-            self.events.append(event)
-            self.skipped_records += int(event["skipped"])
+        self._count = tf.Variable(0, dtype=tf.int64, trainable=False, name="skipped_records")
+        self._shards = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, -1)
+        self._shard_skipped = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, 0)
+        self._ids = tf.lookup.experimental.MutableHashTable(tf.string, tf.int64, 0)
+
+    @property
+    def skipped_records(self) -> int:
+        return int(self._count.numpy())
+
+    @property
+    def events(self) -> list[dict]:
+        keys, first = (t.numpy().tolist() for t in self._shards.export())
+        skipped = dict(zip(*(t.numpy().tolist() for t in self._shard_skipped.export()),
+                           strict=True))
+        out = [{"shard": k.decode(), "record_index": int(v), "skipped": int(skipped[k])}
+               for k, v in zip(keys, first, strict=True)]
+        ids = self._ids.export()[0].numpy().tolist()
+        return out + [{"id": k.decode(), "skipped": 1} for k in ids]
+
+    def _add_shard(self, shard: Any, record_index: Any, skipped: Any) -> Any:
+        import tensorflow as tf
+
+        ops = [self._shards.insert(shard[None], record_index[None]),
+               self._shard_skipped.insert(shard[None], skipped[None]),
+               self._count.assign_add(skipped)]
+        with tf.control_dependencies(ops):
+            return tf.constant(True)
+
+    def _add_ids(self, ids: Any) -> Any:
+        import tensorflow as tf
+
+        n = tf.size(ids, out_type=tf.int64)
+        ops = [self._ids.insert(ids, tf.ones([tf.size(ids)], tf.int64)),
+               self._count.assign_add(n)]
+        with tf.control_dependencies(ops):
+            return tf.constant(True)
+
+    def __repr__(self) -> str:
+        return f"CorruptionReport(skipped_records={self.skipped_records})"
 
 
 @dataclass
@@ -154,49 +183,45 @@ def _source(pattern_or_dir: str, split: str | None, num_classes: int | None) -> 
 
 
 def _shard_records(path: Any, size: Any, expected: Any, skip_corrupt: bool,
-                   report: CorruptionReport) -> Any:
+                   report: CorruptionReport, block: int = _BLOCK, unbatch: bool = True) -> Any:
     """Records of one shard; at its end, checks nothing was lost (see module doc)."""
     import tensorflow as tf
 
-    @tf.autograph.experimental.do_not_convert
-    def check(path_t, size_t, expected_t, count_t, nbytes_t):
-        name = path_t.numpy().decode()
-        size_v, exp_v = int(size_t.numpy()), int(expected_t.numpy())
-        count, nbytes = int(count_t.numpy()), int(nbytes_t.numpy())
-        if nbytes == size_v and exp_v in (-1, count):
-            return True
-        if nbytes == size_v:  # read cleanly, but not the manifest's count
-            if not skip_corrupt:
-                raise CorruptRecordError(
-                    f"TFRecord shard {name} holds {count} records but {mf.MANIFEST_NAME} "
-                    f"says {exp_v}: the shard or the manifest was changed after writing")
-            logger.warning("tfaudio.data: shard %s holds %d records, %s says %d",
-                           name, count, mf.MANIFEST_NAME, exp_v)
-            if exp_v > count:
-                report.add({"shard": name, "record_index": count, "skipped": exp_v - count,
-                            "reason": "fewer records than the manifest says"})
-            return True
-        reason = f"unreadable record (bad CRC or truncated) at byte {nbytes} of {size_v}"
-        skipped = exp_v - count if exp_v > count else 1
+    def check(count, nbytes):
+        clean = tf.equal(nbytes, size)
+        fewer = tf.logical_and(expected >= 0, count < expected)
+        count_ok = tf.logical_or(expected < 0, tf.equal(count, expected))
         if not skip_corrupt:
-            raise CorruptRecordError(
-                f"corrupt TFRecord shard {name}: record index {count} ({reason}); "
-                f"{count} record(s) before it are fine. Pass skip_corrupt=True to skip "
-                "the rest of this shard and count it.")
-        event = {"shard": name, "record_index": count, "skipped": skipped, "reason": reason}
-        report.add(event)
-        logger.warning("tfaudio.data: skipped %s record(s) of corrupt shard %s from record "
-                       "index %d (%s)%s", skipped, name, count, reason,
-                       "" if exp_v >= 0 else " [count unknown without dataset.json: "
-                       "at least 1]")
-        return True
+            a = tf.debugging.Assert(clean, [
+                "corrupt TFRecord shard", path, "record index", count,
+                "(unreadable record: bad CRC or truncated; bytes read", nbytes, "of", size,
+                "); the records before it are fine. Pass skip_corrupt=True to skip the rest "
+                "of this shard and count it."], summarize=8)
+            with tf.control_dependencies([a]):
+                b = tf.debugging.Assert(count_ok, [
+                    "TFRecord shard", path, "holds", count, "records but dataset.json says",
+                    expected, ": the shard or the manifest was changed after writing"])
+            with tf.control_dependencies([a, b]):
+                return tf.constant(True)
+        skipped = tf.where(fewer, expected - count,
+                           tf.where(clean, tf.constant(0, tf.int64), tf.constant(1, tf.int64)))
+
+        def record():
+            p = tf.print("tfaudio.data: WARNING: skipped", skipped,
+                         "record(s) of corrupt TFRecord shard", path, "from record index",
+                         count, "(bytes read", nbytes, "of", size, ")",
+                         output_stream=sys.stderr)
+            with tf.control_dependencies([p]):
+                return report._add_shard(path, count, skipped)
+
+        return tf.cond(skipped > 0, record, lambda: tf.constant(True))
 
     def step(state, recs):
         count, nbytes = state
         k = tf.cast(tf.size(recs), tf.int64)
         ok = tf.cond(
             tf.equal(k, 0),  # the empty end-of-shard sentinel
-            lambda: tf.py_function(check, [path, size, expected, count, nbytes], tf.bool),
+            lambda: check(count, nbytes),
             lambda: tf.constant(True))
         with tf.control_dependencies([ok]):
             recs = tf.identity(recs)
@@ -204,11 +229,14 @@ def _shard_records(path: Any, size: Any, expected: Any, skip_corrupt: bool,
         return (count + k, nbytes + length + 16 * k), recs
 
     # Work per block of records: a tf.data function call per record costs more than
-    # reading the record. unbatch() then hands out single records again.
+    # reading the record. unbatch() then hands out single records again (or, in order,
+    # the blocks go straight on to be rebatched: one copy of every record fewer).
     records = tf.data.TFRecordDataset(path, buffer_size=1 << 20).ignore_errors()
-    records = records.batch(_BLOCK).concatenate(
+    records = records.batch(block).concatenate(
         tf.data.Dataset.from_tensors(tf.zeros([0], tf.string)))
     records = records.scan((tf.constant(0, tf.int64), tf.constant(0, tf.int64)), step)
+    if not unbatch:
+        return records.filter(lambda recs: tf.size(recs) > 0)
     return records.unbatch()
 
 
@@ -224,21 +252,6 @@ def _reader_spec() -> dict:
         schema.LABEL: tf.io.RaggedFeature(tf.int64),
         schema.ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
     }
-
-
-@_no_autograph
-def _bad_records(ids: Any, reasons: Any, skip: bool, report: CorruptionReport) -> Any:
-    """py_function body: raise naming the records, or count them (skip)."""
-    names = [i.decode() or "<no id>" for i in ids.numpy()]
-    why = [r.decode() for r in reasons.numpy()]
-    detail = "; ".join(f"{n}: {w}" for n, w in zip(names, why, strict=True))
-    if not skip:
-        raise CorruptRecordError(f"{len(names)} record(s) do not match the dataset: {detail}. "
-                                 "Pass skip_corrupt=True to skip and count them.")
-    for n, w in zip(names, why, strict=True):
-        report.add({"shard": None, "record_index": None, "id": n, "skipped": 1, "reason": w})
-        logger.warning("tfaudio.data: skipped record %s (%s)", n, w)
-    return True
 
 
 def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
@@ -259,16 +272,25 @@ def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
     good = tf.reduce_all(tf.stack([c for c, _ in checks]), axis=0)
     reason = tf.fill(tf.shape(good), "")
     for c, text in reversed(checks):
-        reason = tf.where(c, reason, text)
+        reason = tf.where(c, reason, tf.strings.join([f[schema.ID], ": ", text]))
 
     def on_bad():
         bad = tf.logical_not(good)
-        return tf.py_function(
-            lambda i, r: _bad_records(i, r, skip, report),
-            [tf.boolean_mask(f[schema.ID], bad), tf.boolean_mask(reason, bad)], tf.bool)
+        ids, why = tf.boolean_mask(f[schema.ID], bad), tf.boolean_mask(reason, bad)
+        if not skip:
+            a = tf.debugging.Assert(False, [
+                "record(s) do not match the dataset (pass skip_corrupt=True to skip and "
+                "count them); ids:", ids, "problems:", why], summarize=20)
+            with tf.control_dependencies([a]):
+                return tf.constant(True)
+        p = tf.print("tfaudio.data: WARNING: skipped inconsistent record(s)", ids, why,
+                     output_stream=sys.stderr, summarize=20)
+        with tf.control_dependencies([p]):
+            return report._add_ids(ids)
 
     ok = tf.cond(tf.reduce_all(good), lambda: tf.constant(True), on_bad)
-    with tf.control_dependencies([ok]):
+    with tf.control_dependencies([ok]):  # every output waits for the check
+        f = {k: tf.identity(v) for k, v in f.items()}
         good = tf.identity(good)
     if not skip:
         return f
@@ -432,7 +454,7 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
             (float32 ``(batch, num_classes)``).
         skip_corrupt: skip unreadable shards' remainders and inconsistent records,
             counting them in ``dataset.corruption`` (:class:`CorruptionReport`) and
-            logging a warning, instead of raising :class:`CorruptRecordError`.
+            printing a warning to stderr, instead of raising.
         mono: average the channels.
         num_classes: for ``multi_hot`` without a manifest (default: vocabulary size).
         seed: seed for shuffling and crops.
@@ -447,8 +469,9 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
 
     Raises:
         FileNotFoundError: no shards; ValueError: bad arguments or unknown split.
-        During iteration: :class:`CorruptRecordError` (as a ``tf.errors`` error carrying
-        its message) naming the shard and record index, or the record ids.
+        During iteration: ``tf.errors.InvalidArgumentError`` ("assertion failed:
+        [corrupt TFRecord shard] [<path>] [record index] [<i>] ...") naming the shard
+        and the first unreadable record, or the ids of inconsistent records.
 
     Example:
         >>> ds = audio_dataset("data/speech", split="train", clip_seconds=1.0)
@@ -483,9 +506,13 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         (src.files, tf.constant(src.sizes, tf.int64), tf.constant(src.expected, tf.int64)))
     if shuffle:
         files = files.shuffle(len(src.files), seed=seed)
+    # In order, without a record cache or shuffle, blocks of batch_size records go from
+    # the shard check straight to rebatch(): one copy of every record fewer.
+    blocks = not (shuffle or cache) and src.encoding in schema.BYTES_PER_SAMPLE
     ds = files.interleave(
-        lambda p, s, e: _shard_records(p, s, e, skip_corrupt, report),
-        cycle_length=min(len(src.files), 8), block_length=16,
+        lambda p, s, e: _shard_records(p, s, e, skip_corrupt, report,
+                                       batch_size if blocks else _BLOCK, not blocks),
+        cycle_length=min(len(src.files), 8), block_length=1 if blocks else 16,
         num_parallel_calls=autotune, deterministic=deterministic)
     if cache:
         ds = ds.cache()
@@ -514,7 +541,10 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         return x, y
 
     if src.encoding in schema.BYTES_PER_SAMPLE:
-        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if blocks:
+            ds = ds.rebatch(batch_size, drop_remainder=drop_remainder)
+        else:
+            ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
         def decode(serialized):
             return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
