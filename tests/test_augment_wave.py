@@ -310,3 +310,98 @@ def test_speed_perturbation_changes_pitch_keeps_length():
     np.testing.assert_array_equal(L.SpeedPerturbation(p=0.0, seed=0)(x, training=True), x)
     with pytest.raises(ValueError, match="factors"):
         L.SpeedPerturbation(())
+
+
+# ----------------------------------------------------------------------------- noise bank
+def _bank_noise_of(x, seed, **kw):
+    """The signed noise excerpts that add_noise adds (before the SNR gain), op layout."""
+    draw = A.draw_noise(tf.constant(x), seed, (0.0, 0.0), **kw)
+    return np.asarray(draw.noise * draw.sign), np.asarray(draw.energy)
+
+
+def _offset_in(period, excerpt):
+    """Start of ``excerpt`` in the periodic signal ``period`` (or None), with its sign."""
+    n = len(excerpt)
+    tiled = np.concatenate([period] * (n // len(period) + 2))
+    for sign in (1.0, -1.0):
+        for start in range(0, len(period), 32):
+            if np.array_equal(sign * tiled[start:start + n], excerpt):
+                return start, sign
+    return None
+
+
+@pytest.mark.parametrize("noise", ["white", "pink", "brown"])
+@pytest.mark.parametrize("source", ["bank", "fresh"])
+@pytest.mark.parametrize("n", [4096, 1000, 777, 5000])
+def test_add_noise_snr_exact_for_both_sources_and_lengths(noise, source, n):
+    # n=5000 > bank_size=2048: excerpts wrap around the bank twice or more.
+    x = _wave(batch=16, n=n)
+    seed = tf.constant([8, 9], tf.int64)
+    y = np.asarray(A.add_noise(x, seed, (-5.0, 25.0), noise, noise_source=source, bank_size=2048))
+    err = np.abs(_snr_db(x, y) - _drawn_snr(seed, 16, -5.0, 25.0)).max()
+    assert err < 0.1, f"max |SNR error| {err:.4f} dB"
+
+
+@pytest.mark.parametrize("n", [4096, 1000, 777, 5000])
+def test_bank_excerpts_are_signed_block_offsets_with_exact_energy(n):
+    x = _wave(batch=12, n=n, channels=2).transpose(0, 2, 1)  # (batch, channels, time)
+    bank = A.noise_bank("pink", 8192, seed=3)  # 32 offsets x 2 signs
+    noise, energy = _bank_noise_of(x, [1, 2], noise="pink", bank_seed=3, bank_size=8192)
+    block = A._bank_block(n)
+    starts = set()
+    for excerpt in noise.reshape(-1, n):
+        found = _offset_in(bank, excerpt)
+        assert found is not None, "an excerpt is not a contiguous (wrapped) piece of the bank"
+        assert found[0] % block == 0
+        starts.add(found)
+    assert len(starts) > 15  # 24 excerpts (12 examples x 2 channels), different offsets/signs
+    assert {s for _, s in starts} == {1.0, -1.0}
+    ref = (noise.astype(np.float64) ** 2).sum(axis=(1, 2))
+    np.testing.assert_allclose(energy, ref, rtol=1e-6)
+
+
+def test_bank_noise_differs_per_example_and_per_step():
+    x = np.repeat(_wave(batch=1, n=16000), 8, axis=0)  # identical examples
+    layer = L.AddNoise((0.0, 0.0), seed=5)
+    first = np.asarray(layer(x, training=True)) - x
+    assert len({first[i].tobytes() for i in range(8)}) == 8
+    second = np.asarray(layer(x, training=True)) - x
+    assert not np.allclose(first, second)
+    # Two layers with the same seed draw the same offsets; the excerpts are bank pieces.
+    again = np.asarray(L.AddNoise((0.0, 0.0), seed=5)(x, training=True)) - x
+    np.testing.assert_array_equal(again, first)
+    corr = np.corrcoef(first)[np.triu_indices(8, 1)]
+    assert np.abs(corr).max() < 0.1  # different offsets: uncorrelated excerpts
+
+
+def test_noise_bank_statistics_and_config():
+    for color, slope in (("white", 0.0), ("pink", -1.0), ("brown", -2.0)):
+        bank = A.noise_bank(color, 1 << 16, seed=1)
+        assert abs(np.mean(bank.astype(np.float64) ** 2) - 1.0) < 1e-6
+        noise, _ = _bank_noise_of(np.ones((16, 16384), np.float32), [4, 5], noise=color,
+                                  bank_size=1 << 16, bank_seed=1)
+        power = (np.abs(np.fft.rfft(noise, axis=-1)) ** 2).mean(0)
+        k = np.arange(8, 8000)
+        fit = np.polyfit(np.log(k), np.log(power[k]), 1)[0]
+        assert abs(fit - slope) < 0.1, (color, fit)
+    np.testing.assert_array_equal(A.noise_bank("white", 4096, 7), A.noise_bank("white", 4096, 7))
+    assert not np.array_equal(A.noise_bank("white", 4096, 7), A.noise_bank("white", 4096, 8))
+    layer = L.AddNoise((5.0, 10.0), "brown", seed=3, noise_source="fresh", bank_size=4096)
+    config = layer.get_config()
+    assert config["noise_source"] == "fresh" and config["bank_size"] == 4096
+    x = _wave(batch=2, n=3000)
+    np.testing.assert_array_equal(L.AddNoise.from_config(config)(x, training=True),
+                                  layer(x, training=True))
+    with pytest.raises(ValueError, match="noise_source='pool'"):
+        L.AddNoise(noise_source="pool")
+    with pytest.raises(ValueError, match="multiple of 256"):
+        L.AddNoise(bank_size=1000)
+
+
+def test_bank_noise_same_in_graph_and_xla():
+    x = tf.constant(_wave(batch=4, n=16000, channels=2))
+    layer = L.AddNoise((0.0, 20.0), "pink", seed=2)
+    seed = tf.constant([3, 4], tf.int64)
+    graph = tf.function(lambda t, s: layer(t, training=True, seed=s))
+    xla = tf.function(lambda t, s: layer(t, training=True, seed=s), jit_compile=True)
+    np.testing.assert_allclose(xla(x, seed), graph(x, seed), rtol=1e-5, atol=1e-6)

@@ -62,14 +62,24 @@ class AddNoise(_BankLayer):
 
     Args:
         snr_db: ``(min, max)`` SNR range in dB.
-        noise: ``"white"`` (Gaussian), ``"pink"`` or ``"brown"``: fresh noise every step,
-            independent per channel; or a noise bank read once: an array
-            ``(n_noises, length)``, a list of 1-D arrays, or a list of WAV paths (at the
-            model's sample rate, mixed to mono). Each example gets a random excerpt of a
-            random noise (looped when shorter than the clip), the same on all channels.
+        noise: ``"white"`` (Gaussian), ``"pink"`` or ``"brown"`` (new excerpts every
+            step, independent per channel; see ``noise_source``); or a noise bank read
+            once: an array ``(n_noises, length)``, a list of 1-D arrays, or a list of WAV
+            paths (at the model's sample rate, mixed to mono). Each example gets a random
+            excerpt of a random noise (looped when shorter than the clip), the same on
+            all channels.
+        noise_source: for a colour: ``"bank"`` (default) reads excerpts of a
+            precomputed periodic noise of ``bank_size`` samples (generated in NumPy from
+            ``seed`` when first used, not saved with the model), at a random multiple of
+            256 samples with a random sign: fast in a plain TF graph, but every excerpt
+            comes from the same 65 s of noise (8192 distinct excerpts per clip length
+            with the default size). ``"fresh"`` generates new counter-hash noise for
+            every sample: unlimited variety, fast only under XLA. See
+            :func:`tfaudio.ops.augment.add_noise`.
+        bank_size: length of the precomputed noise (a multiple of 256; default 2**20).
         max_noise_length: longest allowed bank entry in samples (None = no limit).
         p: probability per example.
-        seed: integer seed.
+        seed: integer seed (also the seed of the precomputed noise; None uses 0 for it).
 
     Input/output shape: ``(batch, time[, channels])``.
 
@@ -79,9 +89,11 @@ class AddNoise(_BankLayer):
 
     def __init__(self, snr_db: tuple[float, float] = (10.0, 30.0), noise: Any = "white",
                  max_noise_length: int | None = None, p: float = 1.0, seed: int | None = None,
-                 **kwargs):
+                 noise_source: str = "bank", bank_size: int = ops.BANK_SIZE, **kwargs):
         super().__init__(p=p, seed=seed, **kwargs)
         self.snr_db = ops.check_range("snr_db", *ops.check_pair("snr_db", snr_db))
+        self.noise_source = _checks.one_of("noise_source", noise_source, ops.NOISE_SOURCES)
+        self.bank_size = ops.check_bank_size(bank_size)
         self.max_noise_length = (None if max_noise_length is None
                                  else _checks.positive_int("max_noise_length", max_noise_length))
         if isinstance(noise, str) and not noise.lower().endswith(".wav"):
@@ -91,16 +103,25 @@ class AddNoise(_BankLayer):
             self.noise = None
             self._make_bank("noise", noise, self.max_noise_length)
 
-    def _augment(self, x, seed):
+    def _noise_args(self):
         if self.bank is None:
-            return ops.add_noise(x, seed, self.snr_db, self.noise, p=self.p)
-        return ops.add_noise(x, seed, self.snr_db, tf.convert_to_tensor(self.bank),
-                             tf.convert_to_tensor(self.bank_lengths), p=self.p)
+            return dict(noise=self.noise, noise_source=self.noise_source,
+                        bank_seed=self.seed or 0, bank_size=self.bank_size)
+        return dict(noise=tf.convert_to_tensor(self.bank),
+                    noise_lengths=tf.convert_to_tensor(self.bank_lengths))
+
+    def _augment(self, x, seed):
+        return ops.add_noise(x, seed, self.snr_db, p=self.p, **self._noise_args())
+
+    def _draw(self, x, seed):
+        """The random part for a fused chain (see ``Compose``): an ``ops.NoiseDraw``."""
+        return ops.draw_noise(x, seed, self.snr_db, p=self.p, **self._noise_args())
 
     def get_config(self):
         return {**super().get_config(), "snr_db": list(self.snr_db),
                 "noise": self.noise if self.bank is None else self._bank_config(),
-                "max_noise_length": self.max_noise_length}
+                "max_noise_length": self.max_noise_length, "noise_source": self.noise_source,
+                "bank_size": self.bank_size}
 
 
 @register
