@@ -14,40 +14,44 @@ tensorflow-io and soundfile are optional (``pip install tfaudio[io]``); see
 :mod:`tfaudio.data.backends`. The schema is documented in ``docs/tfrecord.md``.
 """
 
-from tfaudio.data.audioset import (
-    audioset_dataset,
-    read_audioset_records,
-    write_audioset_records,
-)
-from tfaudio.data.decode import AudioDecodeError, decode_audio, resample_audio
-from tfaudio.data.manifest import read_manifest
-from tfaudio.data.reader import CorruptionReport, CorruptRecordError, audio_dataset
-from tfaudio.data.schema import SCHEMA_VERSION, make_example, parse_example_numpy
-from tfaudio.data.sources import BadFilesError, make_tfrecords
-from tfaudio.data.synth import CLASSES as SYNTH_CLASSES
-from tfaudio.data.synth import synth_clip, synth_dataset
-from tfaudio.data.writer import Clip, DatasetWriter, write_dataset
+import importlib
+from typing import Any
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "SYNTH_CLASSES",
-    "AudioDecodeError",
-    "BadFilesError",
-    "Clip",
-    "CorruptRecordError",
-    "CorruptionReport",
-    "DatasetWriter",
-    "audio_dataset",
-    "audioset_dataset",
-    "decode_audio",
-    "make_example",
-    "make_tfrecords",
-    "parse_example_numpy",
-    "read_audioset_records",
-    "read_manifest",
-    "resample_audio",
-    "synth_clip",
-    "synth_dataset",
-    "write_audioset_records",
-    "write_dataset",
-]
+# Public name -> submodule. Imported on first use, so that `import tfaudio.data` (and
+# the CLI's --help, which lists the synthetic classes) does not import TensorFlow.
+_EXPORTS = {
+    "audioset_dataset": "audioset",
+    "read_audioset_records": "audioset",
+    "write_audioset_records": "audioset",
+    "AudioDecodeError": "decode",
+    "decode_audio": "decode",
+    "resample_audio": "decode",
+    "read_manifest": "manifest",
+    "CorruptionReport": "reader",
+    "CorruptRecordError": "reader",
+    "audio_dataset": "reader",
+    "SCHEMA_VERSION": "schema",
+    "make_example": "schema",
+    "parse_example_numpy": "schema",
+    "BadFilesError": "sources",
+    "make_tfrecords": "sources",
+    "synth_clip": "synth",
+    "synth_dataset": "synth",
+    "Clip": "writer",
+    "DatasetWriter": "writer",
+    "write_dataset": "writer",
+}
+
+__all__ = sorted([*_EXPORTS, "SYNTH_CLASSES"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SYNTH_CLASSES":
+        return importlib.import_module("tfaudio.data.synth").CLASSES
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"tfaudio.data.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'tfaudio.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
