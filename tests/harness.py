@@ -32,3 +32,18 @@ def assert_close(actual, expected, rel: float = 0.0, atol: float = 0.0, what: st
     bound = rel * float(np.max(np.abs(e))) if e.size else 0.0
     bound += atol
     assert err <= bound, f"{what}: max abs error {err:.3g} > bound {bound:.3g}"
+
+
+class Recorder(keras.layers.Layer):
+    """Stores the last batch it saw in training in a variable (to inspect fit's draws)."""
+
+    def __init__(self, shape, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = self.add_weight(shape=shape, initializer="zeros", trainable=False)
+
+    def call(self, x, training=None):
+        if training:
+            import tensorflow as tf
+
+            self.seen.assign(tf.cast(x, tf.float32))
+        return x

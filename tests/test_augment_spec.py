@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import Recorder
 from tfaudio import layers as L
 from tfaudio import ops
 from tfaudio.ops import augment as A
@@ -162,24 +163,13 @@ def test_mixed_precision_training_path():
     np.testing.assert_allclose(np.asarray(y, np.float32), ref, rtol=2e-3, atol=2e-3)
 
 
-class _Recorder(keras.layers.Layer):
-    """Stores the last training batch it saw in a variable."""
-
-    def __init__(self, shape, **kwargs):
-        super().__init__(**kwargs)
-        self.seen = self.add_weight(shape=shape, initializer="zeros", trainable=False)
-
-    def call(self, x, training=None):
-        if training:
-            self.seen.assign(tf.cast(x, tf.float32))
-        return x
 
 
 def test_new_draws_every_step_in_jit_compiled_fit():
     """Unlike kapre's ChannelSwap, draws do not freeze at trace time under XLA fit."""
     x = np.ones((4, 20, 16), np.float32)
     aug = L.SpecAugment(6, 6, time_warp_param=2, seed=0)
-    rec = _Recorder((4, 20, 16))
+    rec = Recorder((4, 20, 16))
     model = keras.Sequential([keras.Input((20, 16)), aug, rec, keras.layers.Flatten(),
                               keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", jit_compile=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.harness import Recorder
 from tfaudio import layers as L
 from tfaudio.ops import augment as A
 
@@ -196,20 +197,11 @@ def test_seeds_per_example_and_step_and_fresh_layers():
     assert not np.array_equal(first, a(x, training=True))
 
 
-class _Recorder(keras.layers.Layer):
-    def __init__(self, shape, **kwargs):
-        super().__init__(**kwargs)
-        self.seen = self.add_weight(shape=shape, initializer="zeros", trainable=False)
-
-    def call(self, x, training=None):
-        if training:
-            self.seen.assign(tf.cast(x, tf.float32))
-        return x
 
 
 def test_new_draws_every_step_in_jit_compiled_fit():
     x = _wave(batch=4, n=2000)
-    rec = _Recorder((4, 2000))
+    rec = Recorder((4, 2000))
     model = keras.Sequential([keras.Input((2000,)), L.AddNoise((0, 10), seed=0),
                               L.RandomGain(-6, 6, seed=1), rec, keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", jit_compile=True)

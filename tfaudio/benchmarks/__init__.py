@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MODES = ("eager", "graph", "xla", "numpy", "pipeline")
-SUITES = ("frontend", "augment", "data")
+SUITES = ("frontend", "augment", "data", "resample")
 
 
 def repeats(quick: bool) -> tuple[int, int]:
@@ -87,6 +87,53 @@ def time_call(fn: Callable[[], Any], warmup: int = 3, repeat: int = 15,
         finish(fn())
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def time_round_robin(
+    fns: dict[str, Callable[[], Any]], warmup: int, repeat: int,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, float | str], dict[str, list[float]]]:
+    """Times several callables round-robin: one call of each per round.
+
+    Interleaving keeps the ratios between them robust to load that changes during
+    the run (other jobs on the machine). A callable that raises during warm-up is
+    reported with its error text instead of a time.
+
+    Args:
+        fns: name -> zero-argument callable (results with ``.numpy`` are converted).
+        warmup: untimed calls of each first.
+        repeat: timed rounds.
+        progress: optional callback for progress lines.
+
+    Returns:
+        ``(result, rounds)``: ``result[name]`` is the median seconds per call or a
+        ``"failed: ..."`` note; ``rounds[name]`` the seconds of each round, in the same
+        round order for every callable.
+    """
+
+    def finish(out: Any) -> Any:
+        return out.numpy() if hasattr(out, "numpy") else out
+
+    live: dict[str, Callable[[], Any]] = {}
+    result: dict[str, float | str] = {}
+    for name, fn in fns.items():
+        if progress:
+            progress(f"  warm-up {name}")
+        try:
+            for _ in range(max(1, warmup)):
+                finish(fn())
+            live[name] = fn
+        except Exception as err:  # noqa: BLE001 - an implementation that cannot run is reported
+            result[name] = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}"
+    rounds: dict[str, list[float]] = {name: [] for name in live}
+    for _ in range(max(1, repeat)):
+        for name, fn in live.items():
+            t0 = time.perf_counter()
+            finish(fn())
+            rounds[name].append(time.perf_counter() - t0)
+    for name, ts in rounds.items():
+        result[name] = statistics.median(ts)
+    return result, rounds
 
 
 def add_ratios(rows: list[dict]) -> list[dict]:

@@ -21,47 +21,17 @@ Config ``a``: 32 x 10 s at 16 kHz, log-mel front end with n_fft 512, win 400, ho
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from tfaudio.benchmarks import repeats
+from tfaudio.benchmarks import repeats, time_round_robin
 
 SUITE = "augment"
 SR, BATCH, SECONDS = 16000, 32, 10.0
 N_FFT, WIN, HOP, N_MELS = 512, 400, 160, 64
 QUICK_SHAPE = (4, 1.0)
-
-
-def _timed(fns: dict[str, Callable[[], Any]], warmup: int, repeat: int
-           ) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """Median seconds per call of each fn, timed round-robin, and every round's times.
-
-    Returns ``(result, times)``: ``result[name]`` is the median (or a failure note),
-    ``times[name]`` the per-round seconds (same round order for every fn).
-    """
-    def finish(out):
-        return out.numpy() if hasattr(out, "numpy") else np.asarray(out)
-
-    live, result = {}, {}
-    for name, fn in fns.items():
-        try:
-            for _ in range(max(1, warmup)):
-                finish(fn())
-            live[name] = fn
-        except Exception as err:  # noqa: BLE001 - an implementation that cannot run is reported
-            result[name] = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}"
-    times: dict[str, list[float]] = {name: [] for name in live}
-    for _ in range(max(1, repeat)):
-        for name, fn in live.items():
-            t0 = time.perf_counter()
-            finish(fn())
-            times[name].append(time.perf_counter() - t0)
-    for name, ts in times.items():
-        result[name] = statistics.median(ts)
-    return result, times
 
 
 def _paired(times: dict[str, list[float]], num: str, den: str) -> float | None:
@@ -133,7 +103,7 @@ def run(quick: bool = False) -> list[dict]:
     if callable(rival):
         fns["audiomentations|numpy"] = rival
     warmup, repeat = repeats(quick)
-    times, rounds = _timed(fns, warmup, repeat)
+    times, rounds = time_round_robin(fns, warmup, repeat)
 
     rows: list[dict] = []
     audio_seconds = batch * seconds

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from tfaudio.benchmarks import repeats
+from tfaudio.benchmarks import repeats, time_round_robin
 
 SUITE = "frontend"
 
@@ -116,41 +116,6 @@ def _parity_db(tf_fn: Callable, x: np.ndarray, sr: int, n_fft: int, win: int, ho
     return float(np.max(np.abs(got - ref)))
 
 
-def _timed_interleaved(fns: dict[str, Callable[[], Any]], warmup: int, repeat: int,
-                       progress: Callable[[str], None]) -> dict[str, float | str]:
-    """Median seconds per call of each fn, timing them round-robin.
-
-    Interleaving makes the ratios robust to load that changes during the run
-    (other jobs on the machine). A fn that raises during warm-up gets the error
-    text instead of a time.
-    """
-    import statistics
-    import time
-
-    def finish(out):
-        return out.numpy() if hasattr(out, "numpy") else np.asarray(out)
-
-    live: dict[str, Callable] = {}
-    result: dict[str, float | str] = {}
-    for name, fn in fns.items():
-        progress(f"  warm-up {name}")
-        try:
-            for _ in range(max(1, warmup)):
-                finish(fn())
-            live[name] = fn
-        except Exception as err:  # noqa: BLE001 - a rival that cannot run is reported
-            result[name] = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}"
-    times: dict[str, list[float]] = {name: [] for name in live}
-    for _ in range(repeat):
-        for name, fn in live.items():
-            t0 = time.perf_counter()
-            finish(fn())
-            times[name].append(time.perf_counter() - t0)
-    for name, ts in times.items():
-        result[name] = statistics.median(ts)
-    return result
-
-
 def _bench_config(cfg: tuple, quick: bool, modes: tuple[str, ...],
                   progress: Callable[[str], None]) -> list[dict]:
     """Rows for one configuration (all implementations, all modes)."""
@@ -194,7 +159,7 @@ def _bench_config(cfg: tuple, quick: bool, modes: tuple[str, ...],
                 fns[impl] = lambda fn=fn: fn(x)
             except Exception as err:  # noqa: BLE001 - optional rival missing
                 failed[impl] = f"unavailable: {type(err).__name__}: {str(err)[:60]}"
-        timed = _timed_interleaved(fns, warmup, repeat, progress)
+        timed, _ = time_round_robin(fns, warmup, repeat, progress)
         for impl in builders:
             rows.append(row(impl, mode, timed.get(impl, failed.get(impl))))
 
@@ -204,7 +169,7 @@ def _bench_config(cfg: tuple, quick: bool, modes: tuple[str, ...],
     except ImportError as err:
         rows.append(row("librosa", "numpy", f"unavailable: {err}"))
         return rows
-    t = _timed_interleaved({"librosa": lambda: lib(x_np)}, 1, max(3, repeat // 3), progress)
+    t, _ = time_round_robin({"librosa": lambda: lib(x_np)}, 1, max(3, repeat // 3), progress)
     rows.append(row("librosa", "numpy", t["librosa"]))
     err_db = _parity_db(builders["tfaudio"](), x_np, sr, n_fft, win, hop, n_mels)
     for r in rows:
