@@ -53,12 +53,6 @@ class WavInfo:
     truncated: bool = False  # the data chunk claims more bytes than the file holds
 
 
-def _name(source: Any) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    return "<bytes>"
-
-
 def sniff_format(data: bytes) -> str | None:
     """Container of an encoded audio byte string, from its magic bytes.
 

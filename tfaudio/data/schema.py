@@ -158,27 +158,6 @@ def make_example(audio: np.ndarray, sample_rate: int, *, labels: list[int] = (),
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def feature_spec(with_f0: bool = False) -> dict:
-    """``tf.io.parse_example`` spec for the schema (optional keys get defaults)."""
-    import tensorflow as tf
-
-    spec = {
-        PCM: tf.io.FixedLenFeature([], tf.string),
-        ENCODING: tf.io.FixedLenFeature([], tf.string, default_value=b"pcm16"),
-        SAMPLE_RATE: tf.io.FixedLenFeature([], tf.int64),
-        NUM_CHANNELS: tf.io.FixedLenFeature([], tf.int64),
-        NUM_SAMPLES: tf.io.FixedLenFeature([], tf.int64),
-        LABEL: tf.io.VarLenFeature(tf.int64),
-        LABEL_TEXT: tf.io.VarLenFeature(tf.string),
-        ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
-        START_SECONDS: tf.io.FixedLenFeature([], tf.float32, default_value=0.0),
-    }
-    if with_f0:
-        spec[F0] = tf.io.VarLenFeature(tf.float32)
-        spec[F0_HOP] = tf.io.FixedLenFeature([], tf.float32, default_value=0.0)
-    return spec
-
-
 def parse_example_numpy(serialized: bytes) -> dict:
     """Parses one serialized record in Python (for ``inspect`` and tests).
 

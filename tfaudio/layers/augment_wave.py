@@ -8,6 +8,7 @@ by its channels. With ``training`` False/None every layer returns its input (see
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keras
@@ -20,12 +21,33 @@ from tfaudio.layers.base import register
 from tfaudio.ops import augment as ops
 
 
+def _as_paths(value: Any) -> list[str] | None:
+    """The file paths in ``value`` (one path or a list of paths), else None."""
+    if isinstance(value, (str, os.PathLike)):
+        value = [value]
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (str, os.PathLike)) for v in value):
+        return [os.fspath(v) for v in value]
+    return None
+
+
+def _read_mono(arg: str, path: str) -> np.ndarray:
+    """An audio file (any format ``tfaudio.data.decode_audio`` reads) mixed to mono."""
+    from tfaudio.data import AudioDecodeError, decode_audio
+
+    try:
+        audio, _ = decode_audio(path)
+    except (FileNotFoundError, AudioDecodeError) as err:
+        raise ValueError(f"{arg}: cannot read WAV (or FLAC/OGG/MP3) file {path!r}: {err}") from err
+    return np.mean(np.asarray(audio), axis=1).astype(np.float32)
+
+
 class _BankLayer(AugmentationLayer):
     """A layer holding a bank of signals (noises, impulse responses) as weights.
 
     The bank is read once in ``__init__`` and stored in two non-trainable weights
     (``<name>_bank`` float32 ``(n, longest)`` and ``<name>_lengths`` int32 ``(n,)``), so
-    a ``.keras`` file carries it. ``get_config`` records the WAV paths when the bank was
+    a ``.keras`` file carries it. ``get_config`` records the file paths when the bank was
     given as files, otherwise ``{"bank_shape": [n, longest]}`` (the values come back
     with the weights).
     """
@@ -36,7 +58,9 @@ class _BankLayer(AugmentationLayer):
             bank = np.zeros((n, length), np.float32)
             lengths, paths = np.full([n], length, np.int32), None
         else:
-            bank, lengths, paths = ops.load_bank(arg, value, max_length)
+            paths = _as_paths(value)
+            signals = value if paths is None else [_read_mono(arg, p) for p in paths]
+            bank, lengths = ops.load_bank(arg, signals, max_length, sources=paths)
         self._bank_paths = paths
         self._bank_arg = arg
         self.bank = self.add_weight(
@@ -64,7 +88,7 @@ class AddNoise(_BankLayer):
         snr_db: ``(min, max)`` SNR range in dB.
         noise: ``"white"`` (Gaussian), ``"pink"`` or ``"brown"`` (new excerpts every
             step, independent per channel; see ``noise_source``); or a noise bank read
-            once: an array ``(n_noises, length)``, a list of 1-D arrays, or a list of WAV
+            once: an array ``(n_noises, length)``, a list of 1-D arrays, or a list of audio-file
             paths (at the model's sample rate, mixed to mono). Each example gets a random
             excerpt of a random noise (looped when shorter than the clip), the same on
             all channels.
@@ -112,10 +136,6 @@ class AddNoise(_BankLayer):
 
     def _augment(self, x, seed):
         return ops.add_noise(x, seed, self.snr_db, p=self.p, **self._noise_args())
-
-    def _draw(self, x, seed):
-        """The random part for a fused chain (see ``Compose``): an ``ops.NoiseDraw``."""
-        return ops.draw_noise(x, seed, self.snr_db, p=self.p, **self._noise_args())
 
     def get_config(self):
         return {**super().get_config(), "snr_db": list(self.snr_db),
@@ -320,7 +340,7 @@ class Reverb(_BankLayer):
 
     Args:
         impulse_responses: an array ``(n, length)``, a list of 1-D arrays or a list of
-            WAV paths (mono-mixed, at the model's rate), read once.
+            audio-file paths (WAV, FLAC, OGG, MP3; mono-mixed, at the model's rate), read once.
         max_length: longest allowed impulse response in samples (default 65536, about
             4 s at 16 kHz); longer ones raise ``ValueError``.
         p: probability per example.

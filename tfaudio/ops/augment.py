@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -31,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfaudio import _checks
+from tfaudio.ops._xla import in_xla_context
 from tfaudio.ops.spectral import as_float32
 
 NOISE_COLORS = ("white", "pink", "brown")
@@ -465,19 +465,6 @@ def _mean_square(x: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(x), axis=list(range(1, x.shape.rank)))
 
 
-def _in_xla_context() -> bool:
-    """Whether ops are being traced for XLA (``tf.function(jit_compile=True)``).
-
-    Unlike ``tfaudio.ops.spectral._in_xla_context``, an unknown answer counts as XLA:
-    the non-XLA form here (``EuclideanNorm``) would not compile.
-    """
-    try:
-        from tensorflow.python.ops import control_flow_util
-        return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
-    except (ImportError, AttributeError):  # private API moved: assume XLA (always safe)
-        return True
-
-
 def _energy(x: tf.Tensor) -> tf.Tensor:
     """Sum of ``x ** 2`` over every axis but the first, ``(batch,)``.
 
@@ -488,7 +475,8 @@ def _energy(x: tf.Tensor) -> tf.Tensor:
     ``reduce_sum(square(x))``, which XLA compiles to its own (parallel) reduction.
     """
     axes = list(range(1, x.shape.rank))
-    if tf.executing_eagerly() or not _in_xla_context():
+    # Unknown context counts as XLA: EuclideanNorm would not compile there.
+    if not in_xla_context(unknown=True):
         return tf.square(tf.math.reduce_euclidean_norm(x, axis=axes))
     return tf.reduce_sum(tf.square(x), axis=axes)
 
@@ -1106,33 +1094,26 @@ def speed_perturb(x: Any, seed: Any, factors: Sequence[float] = (0.9, 1.0, 1.1),
 
 
 # ----------------------------------------------------------------------------- banks
-def load_bank(name: str, value: Any, max_length: int | None = None
-              ) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
-    """Reads a bank of 1-D signals once: an array, a list of arrays, or WAV file paths.
+def load_bank(name: str, value: Any, max_length: int | None = None,
+              sources: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Packs a bank of 1-D signals (noises, impulse responses) into one padded array.
 
     Args:
         name: argument name for error messages.
-        value: ``(length,)`` or ``(n, length)`` array, a list of 1-D arrays (padded to
-            the longest), or a list of WAV paths (channels averaged to mono; no
-            resampling: files must be at the model's rate).
+        value: ``(length,)`` or ``(n, length)`` array, or a list of 1-D arrays (padded to
+            the longest).
         max_length: longest allowed signal (samples), or None.
+        sources: optional name of each signal (e.g. its file) for error messages.
 
     Returns:
-        ``(bank, lengths, paths)``: float32 ``(n, longest)`` zero-padded, int32
-        ``(n,)`` valid lengths, and the path list (or None for arrays).
+        ``(bank, lengths)``: float32 ``(n, longest)`` zero-padded and int32 ``(n,)``
+        valid lengths.
 
     Raises:
         ValueError: an empty bank, an empty or non-finite signal, or a signal longer than
             ``max_length``.
     """
-    paths = None
-    if isinstance(value, (str, os.PathLike)):
-        value = [value]
-    if isinstance(value, (list, tuple)) and value and all(
-            isinstance(v, (str, os.PathLike)) for v in value):
-        paths = [os.fspath(v) for v in value]
-        signals = [_read_wav(name, path) for path in paths]
-    elif isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):
         signals = [np.asarray(v, np.float32).reshape(-1) for v in value]
     else:
         arr = np.asarray(value.numpy() if hasattr(value, "numpy") else value, np.float32)
@@ -1145,7 +1126,7 @@ def load_bank(name: str, value: Any, max_length: int | None = None
         raise ValueError(f"{name} is empty: give at least one signal")
     lengths = np.array([len(s) for s in signals], np.int32)
     for i, s in enumerate(signals):
-        where = paths[i] if paths else f"{name}[{i}]"
+        where = sources[i] if sources else f"{name}[{i}]"
         if len(s) == 0:
             raise ValueError(f"{where} is empty (0 samples)")
         if not np.all(np.isfinite(s)):
@@ -1156,12 +1137,4 @@ def load_bank(name: str, value: Any, max_length: int | None = None
     bank = np.zeros((len(signals), int(lengths.max())), np.float32)
     for i, s in enumerate(signals):
         bank[i, : len(s)] = s
-    return bank, lengths, paths
-
-
-def _read_wav(name: str, path: str) -> np.ndarray:
-    try:
-        audio, _ = tf.audio.decode_wav(tf.io.read_file(path))
-    except (tf.errors.OpError, ValueError) as err:
-        raise ValueError(f"{name}: cannot read WAV file {path!r}: {err}") from err
-    return np.mean(audio.numpy(), axis=1).astype(np.float32)
+    return bank, lengths

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfaudio import _checks
 from tfaudio.ops import filters
+from tfaudio.ops._xla import in_xla_context
 
 PAD_MODES = ("constant", "reflect", "symmetric")
 
@@ -176,17 +177,6 @@ def _padded_signal(x, n_fft, center, pad_mode):
     return x
 
 
-def _in_xla_context() -> bool:
-    """Whether ops are being traced for XLA (``tf.function(jit_compile=True)``)."""
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # pragma: no cover - private module moved
-        return False
-    if tf.executing_eagerly():
-        return False
-    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
-
-
 def _frame_by_rows(x: tf.Tensor, frame_length: int, hop_length: int) -> tf.Tensor:
     """``tf.signal.frame(x, frame_length, hop_length)`` built from reshapes and slices.
 
@@ -225,7 +215,7 @@ def _frames(x: tf.Tensor, frame_length: int, hop_length: int) -> tf.Tensor:
     sixteen 32-sample sub-frames per frame) the row framing is about 1.6x faster
     for the whole log-mel (measured, 2-core CPU).
     """
-    if frame_length % hop_length and _in_xla_context():
+    if frame_length % hop_length and in_xla_context():
         return _frame_by_rows(x, frame_length, hop_length)
     return tf.signal.frame(x, frame_length, hop_length, pad_end=False)
 
