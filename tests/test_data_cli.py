@@ -6,11 +6,9 @@ import json
 import os
 
 import numpy as np
-import pytest
+import soundfile as sf
 
 from tfaudio.cli import build_parser, main
-
-sf = pytest.importorskip("soundfile")
 
 
 def _src(root):

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tfaudio.data import Clip, audio_dataset, backends, read_manifest, write_dataset
 from tfaudio.data.schema import make_example
+from tfaudio.ops.resample import resample
 
 RNG = np.random.default_rng(11)
 SR = 8000
@@ -59,7 +60,6 @@ def test_round_trip_exact(tmp_path, encoding):
 
 
 def test_flac_records_without_tfio(tmp_path, monkeypatch):
-    pytest.importorskip("soundfile")
     clips = _clips(n=6)
     _write(tmp_path, clips, encoding="flac")
     monkeypatch.setattr(backends, "USE_TFIO", False)
@@ -144,7 +144,6 @@ def test_mono_and_glob_without_manifest(tmp_path):
 
 
 def test_resample_on_read(tmp_path):
-    resample = pytest.importorskip("tfaudio.ops.resample").resample
     clips = _clips(n=4)
     _write(tmp_path, clips, num_shards=1)  # one shard, no shuffle: records in write order
     x, _ = _all(audio_dataset(str(tmp_path), sample_rate=16000, batch_size=4, shuffle=False))

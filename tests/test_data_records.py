@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import soundfile as sf
 import tensorflow as tf
 
 from tfaudio.data import (
@@ -20,7 +21,6 @@ from tfaudio.data import (
 )
 from tfaudio.data.manifest import assign_split, parse_split_spec
 
-sf = pytest.importorskip("soundfile")
 RNG = np.random.default_rng(3)
 
 
@@ -222,7 +222,6 @@ def test_csv_manifest_and_unknown_label(tmp_path):
 
 
 def test_stereo_needs_mono_and_rates_resampled(tmp_path):
-    pytest.importorskip("tfaudio.ops.resample")
     src = tmp_path / "src"
     _tree(src, {"m.wav": (16000, 1, 0.1), "s.wav": (16000, 2, 0.1)})
     with pytest.raises(ValueError, match="channel"):
