@@ -19,8 +19,8 @@ from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
 from tfaudio.layers.resample import Resample
-from tfaudio.layers.scale import AmplitudeToDb, MuLawDecoding, MuLawEncoding, PowerToDb
-from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Phase, Spectrogram
+from tfaudio.layers.scale import AmplitudeToDb, Log, MuLawDecoding, MuLawEncoding, PowerToDb
+from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Pad, Patches, Phase, Spectrogram
 
 __all__ = [
     "AddNoise",
@@ -46,11 +46,14 @@ __all__ = [
     "Delta",
     "Frame",
     "InverseSTFT",
+    "Log",
     "LogMelToMFCC",
     "MelFilterbank",
     "MelSpectrogram",
     "MuLawDecoding",
     "MuLawEncoding",
+    "Pad",
+    "Patches",
     "Phase",
     "PowerToDb",
     "Resample",

@@ -84,11 +84,15 @@ class AudioLayer(keras.layers.Layer):
 
     # --------------------------------------------------------------------- helpers
     def _float32(self, x) -> tf.Tensor:
-        """Checks rank and dtype and returns ``x`` as float32."""
+        """Checks rank and dtype and returns ``x`` as float32 (float64 for a float64 layer).
+
+        A layer built with ``dtype="float64"`` computes in float64 end to end: the
+        reference-precision path that tests compare with float64 NumPy recipes.
+        """
         x = tf.convert_to_tensor(x)
         self._check_rank(x.shape)
         self._check_dtype(x.dtype)
-        return tf.cast(x, tf.float32)
+        return tf.cast(x, tf.float64 if self.compute_dtype == "float64" else tf.float32)
 
     def _output(self, y) -> tf.Tensor:
         """Casts a float32 result to the layer's compute dtype."""

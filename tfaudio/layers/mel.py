@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from tfaudio.layers.base import SPECTROGRAM, AudioLayer, register
@@ -27,6 +26,8 @@ class MelFilterbank(AudioLayer):
         f_max: highest edge in Hz, in ``(f_min, sample_rate / 2]``; None = Nyquist.
         htk: HTK mel scale instead of Slaney's.
         norm: ``"slaney"``, None or a p-norm order.
+        triangles: ``"hz"`` (librosa) or ``"mel"`` (triangles linear in mels, no DC
+            weight: VGGish / YAMNet / ``tf.signal.linear_to_mel_weight_matrix``).
         trainable: learn the filterbank.
 
     Input shape: ``(batch, frames, n_fft // 2 + 1[, channels])``.
@@ -41,13 +42,15 @@ class MelFilterbank(AudioLayer):
 
     def __init__(self, sample_rate: float = 22050, n_fft: int = 2048, n_mels: int = 128,
                  f_min: float = 0.0, f_max: float | None = None, htk: bool = False,
-                 norm: Any = "slaney", trainable: bool = False, **kwargs):
+                 norm: Any = "slaney", trainable: bool = False, triangles: str = "hz",
+                 **kwargs):
         super().__init__(trainable=trainable, **kwargs)
-        self._matrix = filters.mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max, htk, norm)
+        self._matrix = filters.mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max, htk, norm,
+                                              triangles)
         self.sample_rate = float(sample_rate)
         self.n_fft, self.n_mels = int(n_fft), int(n_mels)
         self.f_min, self.f_max = float(f_min), None if f_max is None else float(f_max)
-        self.htk, self.norm = bool(htk), norm
+        self.htk, self.norm, self.triangles = bool(htk), norm, triangles
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -57,12 +60,13 @@ class MelFilterbank(AudioLayer):
                 f"MelFilterbank(n_fft={self.n_fft}) expects {bins} frequency bins on axis 2, "
                 f"got {input_shape[2]}"
             )
-        matrix = self._matrix.astype(np.float32)
+        dtype = "float64" if self.compute_dtype == "float64" else "float32"
+        matrix = self._matrix.astype(dtype)
         self.filterbank = self.add_weight(
             name="filterbank",
             shape=matrix.shape,
             initializer=lambda shape, dtype=None: tf.constant(matrix),
-            dtype="float32",
+            dtype=dtype,
             trainable=self.trainable,
             autocast=False,
         )
@@ -84,7 +88,7 @@ class MelFilterbank(AudioLayer):
         return {
             **super().get_config(), "sample_rate": self.sample_rate, "n_fft": self.n_fft,
             "n_mels": self.n_mels, "f_min": self.f_min, "f_max": self.f_max, "htk": self.htk,
-            "norm": self.norm,
+            "norm": self.norm, "triangles": self.triangles,
         }
 
 
@@ -99,7 +103,7 @@ class MelSpectrogram(AudioLayer):
     Args:
         sample_rate, n_fft, hop_length, win_length, window, center, pad_mode, power:
             as :class:`Spectrogram`.
-        n_mels, f_min, f_max, htk, norm, trainable: as :class:`MelFilterbank`.
+        n_mels, f_min, f_max, htk, norm, trainable, triangles: as :class:`MelFilterbank`.
 
     Input shape: ``(batch, time[, channels])``.
     Output shape: ``(batch, frames, n_mels[, channels])``.
@@ -115,7 +119,7 @@ class MelSpectrogram(AudioLayer):
                  window: Any = "hann", center: bool = True, pad_mode: str = "constant",
                  power: float = 2.0, n_mels: int = 128, f_min: float = 0.0,
                  f_max: float | None = None, htk: bool = False, norm: Any = "slaney",
-                 trainable: bool = False, **kwargs):
+                 trainable: bool = False, triangles: str = "hz", **kwargs):
         super().__init__(trainable=trainable, **kwargs)
         # Sub-layers compute and return float32 (a float16 power spectrum overflows);
         # only this layer's output is cast to the compute dtype.
@@ -125,7 +129,7 @@ class MelSpectrogram(AudioLayer):
         )
         self.mel = MelFilterbank(
             sample_rate, n_fft, n_mels, f_min, f_max, htk, norm, trainable=trainable,
-            dtype="float32", name="mel_filterbank",
+            triangles=triangles, dtype="float32", name="mel_filterbank",
         )
 
     def build(self, input_shape):
@@ -146,6 +150,6 @@ class MelSpectrogram(AudioLayer):
         config = super().get_config()
         for key in ("n_fft", "hop_length", "win_length", "window", "center", "pad_mode", "power"):
             config[key] = spec[key]
-        for key in ("sample_rate", "n_mels", "f_min", "f_max", "htk", "norm"):
+        for key in ("sample_rate", "n_mels", "f_min", "f_max", "htk", "norm", "triangles"):
             config[key] = mel[key]
         return config

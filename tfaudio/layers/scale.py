@@ -1,4 +1,4 @@
-"""Scaling layers: PowerToDb, AmplitudeToDb, MuLawEncoding, MuLawDecoding."""
+"""Scaling layers: PowerToDb, AmplitudeToDb, Log, MuLawEncoding, MuLawDecoding."""
 
 from __future__ import annotations
 
@@ -67,6 +67,37 @@ class AmplitudeToDb(_ToDb):
 
     _default_amin = 1e-5
     _fn = staticmethod(scale.amplitude_to_db)
+
+
+@register
+class Log(AudioLayer):
+    """``ln(x + offset)`` of a spectrogram: VGGish's (0.01) and YAMNet's (0.001) log-mel.
+
+    Args:
+        offset: added before the natural log (> 0).
+
+    Input shape: ``(batch, frames, bins[, channels])``; output the same.
+
+    Example:
+        >>> Log(0.01)(tf.zeros([1, 2, 3]))[0, 0, 0].numpy()  # ln(0.01)
+        -4.6051702
+    """
+
+    input_kind = SPECTROGRAM
+
+    def __init__(self, offset: float = 0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = _checks.positive_float("offset", offset)
+
+    def call(self, inputs):
+        return self._output(scale.log_offset(self._float32(inputs), self.offset))
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
 
 
 @register

@@ -292,3 +292,94 @@ class Frame(AudioLayer):
             **super().get_config(), "frame_length": self.frame_length,
             "hop_length": self.hop_length, "center": self.center, "pad_mode": self.pad_mode,
         }
+
+
+@register
+class Pad(AudioLayer):
+    """Zero-pads a waveform: ``before`` / ``after`` samples, then the end up to ``min_length``.
+
+    VGGish frames a 400-sample window inside a 512-point FFT without centring; padding
+    56 samples on both ends lets the librosa-style :class:`Spectrogram` (window centred
+    in the FFT frame) see exactly those samples. ``min_length`` makes short clips long
+    enough for a model's first patch.
+
+    Args:
+        before: zeros prepended (>= 0).
+        after: zeros appended (>= 0).
+        min_length: zeros appended after that until the clip has this many samples.
+
+    Input shape: ``(batch, time[, channels])``.
+    Output shape: ``(batch, max(before + time + after, min_length)[, channels])``.
+
+    Example:
+        >>> Pad(56, 56, min_length=15712)(tf.zeros([2, 8000])).shape
+        TensorShape([2, 15712])
+    """
+
+    def __init__(self, before: int = 0, after: int = 0, min_length: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.before = _checks.non_negative_int("before", before)
+        self.after = _checks.non_negative_int("after", after)
+        self.min_length = _checks.non_negative_int("min_length", min_length)
+
+    def call(self, inputs):
+        x = self._float32(inputs)
+        fn = lambda t: spectral.pad(t, self.before, self.after, self.min_length)  # noqa: E731
+        return self._output(self._per_channel(fn, x))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self._check_rank(input_shape)
+        length = spectral.padded_length(input_shape[1], self.before, self.after, self.min_length)
+        return (input_shape[0], length) + tuple(input_shape[2:])
+
+    def get_config(self):
+        return {**super().get_config(), "before": self.before, "after": self.after,
+                "min_length": self.min_length}
+
+
+@register
+class Patches(AudioLayer):
+    """Cuts a spectrogram into fixed-size patches along time (VGGish's 96 x 64 examples).
+
+    Complete patches only: fewer than ``patch_frames`` frames give zero patches (pad
+    the waveform first, e.g. with :class:`Pad`'s ``min_length``).
+
+    Args:
+        patch_frames: frames per patch.
+        hop_frames: frames between patch starts (default ``patch_frames``: no overlap).
+
+    Input shape: ``(batch, frames, bins[, channels])``.
+    Output shape: ``(batch, patches, patch_frames, bins[, channels])`` with
+    ``patches = 1 + (frames - patch_frames) // hop_frames``.
+
+    Example:
+        >>> Patches(96)(tf.zeros([2, 298, 64])).shape
+        TensorShape([2, 3, 96, 64])
+    """
+
+    input_kind = SPECTROGRAM
+
+    def __init__(self, patch_frames: int = 96, hop_frames: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.patch_frames = _checks.positive_int("patch_frames", patch_frames)
+        self.hop_frames = self.patch_frames if hop_frames is None else _checks.positive_int(
+            "hop_frames", hop_frames)
+
+    def call(self, inputs):
+        x = self._float32(inputs)
+        if x.shape.rank == 4:  # (batch, frames, bins, channels): patch each channel
+            moved = tf.transpose(x, [0, 3, 1, 2])
+            out = spectral.patches(moved, self.patch_frames, self.hop_frames)
+            return self._output(tf.transpose(out, [0, 2, 3, 4, 1]))
+        return self._output(spectral.patches(x, self.patch_frames, self.hop_frames))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self._check_rank(input_shape)
+        n = spectral.num_patches(input_shape[1], self.patch_frames, self.hop_frames)
+        return (input_shape[0], n, self.patch_frames) + tuple(input_shape[2:])
+
+    def get_config(self):
+        return {**super().get_config(), "patch_frames": self.patch_frames,
+                "hop_frames": self.hop_frames}

@@ -36,11 +36,21 @@ from tfaudio.ops.scale import (
     amplitude_to_db,
     db_to_amplitude,
     db_to_power,
+    log_offset,
     mu_law_decode,
     mu_law_encode,
     power_to_db,
 )
-from tfaudio.ops.spectral import frame, istft, num_frames, phase, spectrogram, stft
+from tfaudio.ops.spectral import (
+    frame,
+    istft,
+    num_frames,
+    pad,
+    patches,
+    phase,
+    spectrogram,
+    stft,
+)
 
 __all__ = [
     "add_noise",
@@ -69,6 +79,7 @@ __all__ = [
     "frame",
     "get_window",
     "istft",
+    "log_offset",
     "mel_filterbank",
     "melspectrogram",
     "mfcc",
@@ -76,6 +87,8 @@ __all__ = [
     "mu_law_decode",
     "mu_law_encode",
     "num_frames",
+    "pad",
+    "patches",
     "phase",
     "power_to_db",
     "resample",

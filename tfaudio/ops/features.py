@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from tfaudio import _checks
 from tfaudio.ops import filters, scale, spectral
-from tfaudio.ops.spectral import as_float32
+from tfaudio.ops.spectral import as_float, as_float32
 
 
 def apply_filterbank(spec: Any, filterbank: Any) -> tf.Tensor:
     """``spec @ filterbank`` on the last axis: ``(..., bins) x (bins, bands) -> (..., bands)``."""
-    spec = as_float32(spec, "spectrogram")
-    fb = tf.cast(filterbank, tf.float32)
+    spec = as_float(spec, "spectrogram")
+    fb = tf.cast(filterbank, spec.dtype)
     bins = spec.shape[-1]
     if bins is not None and fb.shape[0] is not None and bins != fb.shape[0]:
         raise ValueError(

@@ -140,10 +140,14 @@ def mel_filterbank(
     f_max: float | None = None,
     htk: bool = False,
     norm: Any = "slaney",
+    triangles: str = "hz",
 ) -> np.ndarray:
     """librosa's mel filterbank, transposed for right-multiplication.
 
-    Triangles are linear in Hz between mel-spaced edges (librosa.filters.mel).
+    With ``triangles="hz"`` (default) the triangles are linear in Hz between mel-spaced
+    edges (``librosa.filters.mel``). With ``triangles="mel"`` they are linear in mels and
+    the DC bin gets no weight: the recipe of VGGish's ``mel_features``, YAMNet and
+    ``tf.signal.linear_to_mel_weight_matrix`` (use it with ``htk=True, norm=None``).
 
     Args:
         sample_rate: sampling rate in Hz.
@@ -153,6 +157,7 @@ def mel_filterbank(
         f_max: highest edge in Hz, in ``(f_min, sample_rate / 2]``; None = sample_rate / 2.
         htk: HTK mel scale instead of Slaney's.
         norm: ``"slaney"`` (equal-area triangles), None (peak 1), or a p-norm order.
+        triangles: ``"hz"`` (librosa) or ``"mel"`` (HTK / VGGish / ``tf.signal``).
 
     Returns:
         float64 array ``(n_fft // 2 + 1, n_mels)``: ``mel = spectrogram @ fb``.
@@ -162,13 +167,22 @@ def mel_filterbank(
         (257, 64)
     """
     f_max = check_mel_args(sample_rate, n_fft, n_mels, f_min, f_max, norm)
+    triangles = _checks.one_of("triangles", triangles, ("hz", "mel"))
     fftfreqs = fft_frequencies(sample_rate, n_fft)
     mel_f = mel_frequencies(n_mels + 2, f_min, f_max, htk)
-    fdiff = np.diff(mel_f)
-    ramps = np.subtract.outer(mel_f, fftfreqs)
+    if triangles == "mel":
+        # Slopes linear in mels: edges and bin centres both on the mel axis.
+        edges = np.linspace(hz_to_mel(f_min, htk), hz_to_mel(f_max, htk), n_mels + 2)
+        ramps = np.subtract.outer(edges, hz_to_mel(fftfreqs, htk))
+        fdiff = np.diff(edges)
+    else:
+        fdiff = np.diff(mel_f)
+        ramps = np.subtract.outer(mel_f, fftfreqs)
     lower = -ramps[:-2] / fdiff[:-1, None]
     upper = ramps[2:] / fdiff[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
+    if triangles == "mel":
+        weights[:, 0] = 0.0  # the DC bin carries no mel energy (HTK)
     if norm == "slaney":
         weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
     elif norm is not None:

@@ -13,9 +13,28 @@ import numpy as np
 import tensorflow as tf
 
 from tfaudio import _checks
-from tfaudio.ops.spectral import as_float32
+from tfaudio.ops.spectral import as_float, as_float32
 
 _LOG10 = float(np.log(10.0))
+
+
+def log_offset(x: Any, offset: float = 0.01) -> tf.Tensor:
+    """``ln(x + offset)``: the stabilised natural log of VGGish / YAMNet features.
+
+    Args:
+        x: non-negative values (e.g. a mel magnitude spectrogram), any shape.
+        offset: added before the log (> 0): VGGish uses 0.01, YAMNet 0.001.
+
+    Returns:
+        ``ln(x + offset)``, float32 (float64 for float64 input).
+
+    Example:
+        >>> float(log_offset(tf.zeros([1]), 0.01)[0])  # silence: ln(0.01)
+        -4.605170249938965
+    """
+    offset = _checks.positive_float("offset", offset)
+    x = as_float(x)
+    return tf.math.log(x + tf.constant(offset, x.dtype))
 
 
 def check_db_args(ref: Any, amin: float, top_db: float | None) -> None:

@@ -103,6 +103,14 @@ def as_float32(x: Any, name: str = "input") -> tf.Tensor:
     return tf.cast(x, tf.float32)
 
 
+def as_float(x: Any, name: str = "input") -> tf.Tensor:
+    """Like :func:`as_float32`, but float64 input stays float64 (reference-precision paths)."""
+    x = tf.convert_to_tensor(x)
+    if x.dtype == tf.float64:
+        return x
+    return as_float32(x, name)
+
+
 def _runtime_length_check(x: tf.Tensor, need: int, message: str) -> list:
     """An assertion on the dynamic time length (a no-op under XLA)."""
     if x.shape[-1] is not None:
@@ -157,6 +165,76 @@ def frame(
         if center:
             x = pad_center_time(x, frame_length // 2, pad_mode)
         return tf.signal.frame(x, frame_length, hop_length, pad_end=False)
+
+
+def pad(x: Any, before: int = 0, after: int = 0, min_length: int = 0) -> tf.Tensor:
+    """Zero-pads the time axis: ``before`` and ``after`` samples, then the end up to ``min_length``.
+
+    Args:
+        x: float waveform ``(..., time)``.
+        before: zeros prepended (>= 0).
+        after: zeros appended (>= 0).
+        min_length: after that, zeros appended until the signal has at least this many
+            samples (0 = no minimum).
+
+    Returns:
+        ``(..., max(before + time + after, min_length))``, the dtype of ``x`` (float32 or float64).
+
+    Example:
+        >>> pad(tf.ones([3]), 1, 1, min_length=7).numpy().tolist()
+        [0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    """
+    before = _checks.non_negative_int("before", before)
+    after = _checks.non_negative_int("after", after)
+    min_length = _checks.non_negative_int("min_length", min_length)
+    x = as_float(x)
+    rank = x.shape.rank
+    if rank is None or rank < 1:
+        raise ValueError("pad expects a waveform of rank >= 1 (..., time)")
+    length = tf.shape(x)[-1] + before + after
+    extra = tf.maximum(min_length - length, 0)
+    return tf.pad(x, [[0, 0]] * (rank - 1) + [[before, after + extra]])
+
+
+def padded_length(length: int | None, before: int, after: int, min_length: int) -> int | None:
+    """The static length :func:`pad` returns for a static input ``length`` (None stays None)."""
+    if length is None:
+        return None
+    return max(length + before + after, min_length)
+
+
+def patches(x: Any, patch_frames: int, hop_frames: int) -> tf.Tensor:
+    """Cuts a spectrogram into fixed-size patches along time, complete patches only.
+
+    VGGish's example framing (``frame(log_mel, 96, 96)``): a spectrogram shorter than
+    ``patch_frames`` gives zero patches.
+
+    Args:
+        x: spectrogram ``(..., frames, bins)``.
+        patch_frames: frames per patch.
+        hop_frames: frames between patch starts.
+
+    Returns:
+        ``(..., 1 + (frames - patch_frames) // hop_frames, patch_frames, bins)`` (0 patches
+        when ``frames < patch_frames``), the dtype of ``x``.
+
+    Example:
+        >>> patches(tf.zeros([298, 64]), 96, 96).shape
+        TensorShape([3, 96, 64])
+    """
+    patch_frames = _checks.positive_int("patch_frames", patch_frames)
+    hop_frames = _checks.positive_int("hop_frames", hop_frames)
+    x = as_float(x, "spectrogram")
+    if x.shape.rank is None or x.shape.rank < 2:
+        raise ValueError("patches expects a spectrogram of rank >= 2 (..., frames, bins)")
+    return tf.signal.frame(x, patch_frames, hop_frames, pad_end=False, axis=-2)
+
+
+def num_patches(frames: int | None, patch_frames: int, hop_frames: int) -> int | None:
+    """Patches :func:`patches` returns for ``frames`` frames (None stays None)."""
+    if frames is None:
+        return None
+    return 1 + (frames - patch_frames) // hop_frames if frames >= patch_frames else 0
 
 
 # ----------------------------------------------------------------------------- STFT
@@ -228,7 +306,7 @@ def _framed_rfft(x: tf.Tensor, n_fft: int, hop_length: int, window: np.ndarray) 
     more than framing the extra ``n_fft - win_length`` samples (measured).
     """
     frames = _frames(x, n_fft, hop_length)
-    win = tf.constant(window, tf.float32)
+    win = tf.constant(window, x.dtype)
     return tf.signal.rfft(frames * win, fft_length=[n_fft])
 
 
@@ -254,7 +332,7 @@ def stft(
         pad_mode: ``"constant"`` (librosa's default), ``"reflect"`` or ``"symmetric"``.
 
     Returns:
-        complex64 ``(..., frames, n_fft // 2 + 1)``.
+        complex64 ``(..., frames, n_fft // 2 + 1)`` (complex128 for float64 input).
 
     Example:
         >>> stft(tf.zeros([2, 22050])).shape
@@ -263,7 +341,7 @@ def stft(
     n_fft, hop_length, win_length = resolve_stft_args(n_fft, hop_length, win_length)
     check_pad_mode(pad_mode)
     win = stft_window(window, n_fft, win_length)
-    x = _padded_signal(as_float32(x), n_fft, center, pad_mode)
+    x = _padded_signal(as_float(x), n_fft, center, pad_mode)
     return _framed_rfft(x, n_fft, hop_length, win)
 
 
