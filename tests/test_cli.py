@@ -29,9 +29,24 @@ def test_demo_trains_exports_and_serves(tmp_path, capsys):
     assert (tmp_path / "data" / "dataset.json").exists()
 
 
-def test_show_writes_png(tmp_path, capsys):
+def test_show_writes_png(tmp_path, capsys, monkeypatch):
+    import tfaudio.plot
+
+    figures = []  # the figure that show draws, kept to look at its panels
+    draw = tfaudio.plot.waveform_and_mel_figure
+    monkeypatch.setattr(tfaudio.plot, "waveform_and_mel_figure",
+                        lambda *a, **k: figures.append(draw(*a, **k)) or figures[-1])
     png = tmp_path / "speech.png"
     assert main(["show", str(DATA / "speech_16k.wav"), "--out", str(png), "--n-fft", "512",
-                 "--hop-length", "160", "--n-mels", "64"]) == 0
+                 "--hop-length", "160", "--n-mels", "64", "--f-min", "50", "--f-max", "7600"]) == 0
     assert png.stat().st_size > 10_000
-    assert "301 frames x 64 mel bands, 16000 Hz" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "301 frames x 64 mel bands, 16000 Hz" in out
+    # Two panels: the waveform above the log-mel (a 1000 x 600 figure; one panel was 550 x 260).
+    assert "waveform above log-mel" in out
+    assert png.read_bytes()[16:24] == (1000).to_bytes(4, "big") + (600).to_bytes(4, "big")
+    wave_ax, mel_ax, _colorbar = figures[0].axes
+    assert wave_ax.get_ylabel() == "amplitude" and mel_ax.get_xlabel() == "time (s)"
+    positions, labels = tfaudio.plot.mel_axis_ticks(64, 50.0, 7600.0)
+    assert [t.get_text() for t in mel_ax.get_yticklabels()] == labels
+    assert list(mel_ax.get_yticks()) == list(positions)
