@@ -16,6 +16,9 @@ from tfaudio._version import __version__
 # Sub-command modules, in the order --help lists them.
 COMMANDS = [
     "demo",
+    "train",
+    "evaluate",
+    "predict",
     "bench",
     "show",
     "make_tfrecords",

@@ -1,0 +1,122 @@
+"""Evaluation of a trained classifier on a dataset split: report JSON + confusion PNG."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from tfaudio.train.recipe import Recipe
+
+
+def predict_split(model: Any, recipe: Recipe, path: str, split: str,
+                  num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities ``(clips, classes)``, targets) of every clip of ``split``.
+
+    Clips are cut as in training (``clip_seconds`` from the start, zero-padded).
+    """
+    from tfaudio.train.run import make_dataset
+
+    ds = make_dataset(recipe, path, split, False, num_classes)
+    probs, targets = [], []
+    for audio, label in ds:
+        probs.append(np.asarray(model(audio, training=False)))
+        targets.append(np.asarray(label))
+    if not probs:
+        raise ValueError(f"{path}: split {split!r} has no clips")
+    return np.concatenate(probs), np.concatenate(targets)
+
+
+def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: list[str],
+                   out_dir: str, log_dir: str | None = None) -> dict:
+    """Scores ``model`` on ``split`` and writes ``<out_dir>/<split>.json`` and the
+    confusion matrix ``<out_dir>/<split>_confusion.png`` (single-label).
+
+    Returns:
+        dict: ``clips``, ``loss``, and ``accuracy`` + ``report`` (per-class precision,
+        recall, F1, macro/weighted averages: :func:`tfaudio.metrics.classification_report`)
+        for single-label data; ``mAP`` and per-class ``average_precision`` for
+        multi-label data.
+    """
+    from tfaudio import metrics
+
+    os.makedirs(out_dir, exist_ok=True)
+    probs, targets = predict_split(model, recipe, path, split, len(labels))
+    eps = 1e-7
+    result: dict[str, Any] = {"split": split, "data": os.path.abspath(path),
+                              "clips": int(len(probs))}
+    if recipe.data.multi_label:
+        p = np.clip(probs, eps, 1 - eps)
+        result["loss"] = float(-np.mean(targets * np.log(p) + (1 - targets) * np.log(1 - p)))
+        ap = metrics.average_precision(targets, probs)
+        result["mAP"] = metrics.mean_average_precision(targets, probs)
+        result["average_precision"] = {name: (None if np.isnan(v) else float(v))
+                                       for name, v in zip(labels, ap, strict=True)}
+    else:
+        y = targets.astype(np.int64)
+        result["loss"] = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1))))
+        pred = probs.argmax(axis=1)
+        report = metrics.classification_report(y, pred, len(labels), labels)
+        result["accuracy"] = float(report["accuracy"])
+        result["report"] = report
+        cm = metrics.confusion_matrix(y, pred, len(labels))
+        result["confusion_matrix"] = cm.tolist()
+        png = os.path.join(out_dir, f"{split}_confusion.png")
+        try:
+            from tfaudio.plot import save_confusion_matrix
+
+            save_confusion_matrix(png, cm, labels, title=f"{split}: accuracy "
+                                  f"{result['accuracy']:.3f} on {len(y)} clips")
+            result["confusion_png"] = png
+            if log_dir:
+                _log_image(log_dir, f"evaluation/{split}_confusion", png)
+        except ImportError:  # matplotlib is optional (tfaudio[plot])
+            result["confusion_png"] = None
+    with open(os.path.join(out_dir, f"{split}.json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def _log_image(log_dir: str, tag: str, png: str) -> None:
+    import tensorflow as tf
+
+    image = tf.io.decode_png(tf.io.read_file(png), channels=4)[None]
+    writer = tf.summary.create_file_writer(os.path.join(log_dir, "evaluation"))
+    with writer.as_default(step=0):
+        tf.summary.image(tag, image)
+    writer.close()
+
+
+def summary_line(result: dict) -> str:
+    """One human line for a result of :func:`evaluate_model`."""
+    what = (f"mAP {result['mAP']:.3f}" if "mAP" in result
+            else f"accuracy {result['accuracy']:.3f}")
+    extra = f", confusion matrix: {result['confusion_png']}" if result.get("confusion_png") else ""
+    return f"{result['split']}: {what} on {result['clips']} clips (loss {result['loss']:.4f}){extra}"
+
+
+def evaluate_run(run_dir: str, data_dir: str | None = None, split: str = "test",
+                 out_dir: str | None = None) -> dict:
+    """Evaluates a run folder's model on ``split`` of ``data_dir`` (default: the run's data).
+
+    Writes ``<run>/evaluation/<split>.json`` and the confusion PNG (or into ``out_dir``).
+    """
+    from tfaudio import data as tfd
+    from tfaudio.train.run import load_run_model
+
+    model, recipe, labels = load_run_model(run_dir)
+    path = data_dir or recipe.data.path or os.path.join(run_dir, "data")
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"data folder not found: {path}")
+    manifest = tfd.read_manifest(path)
+    vocab = [str(x) for x in manifest.get("label_vocabulary", [])]
+    if vocab and vocab != labels:
+        raise ValueError(f"{path}: its labels {vocab[:5]}... differ from the run's "
+                         f"{labels[:5]}... (labels.txt); evaluate on data with the same classes")
+    if split not in manifest.get("splits", {}):
+        raise ValueError(f"{path}: no split {split!r}; the dataset has "
+                         f"{sorted(manifest.get('splits', {}))}")
+    return evaluate_model(model, recipe, path, split, labels,
+                          out_dir or os.path.join(run_dir, "evaluation"))

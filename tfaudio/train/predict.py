@@ -1,0 +1,114 @@
+"""Prediction from a run folder or an exported SavedModel, on audio files of any length.
+
+Only TensorFlow and tfaudio's decoder are used: the SavedModel's ``serve`` signature
+does the rest, so any export works, also one copied away from its run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tfaudio.train.export import CONFIG
+
+
+@dataclass
+class Served:
+    """A loaded export: the ``serve`` function, its labels and settings."""
+
+    path: str
+    serve: Any
+    labels: list[str]
+    sample_rate: int
+    clip_seconds: float
+    multi_label: bool
+
+
+def find_export(path: str) -> str:
+    """The SavedModel folder of a run folder or an export folder."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    inner = os.path.join(path, "export")
+    if os.path.isfile(os.path.join(inner, "saved_model.pb")):
+        return inner
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such run or SavedModel folder: {path}")
+    raise ValueError(f"{path} is neither a SavedModel (no saved_model.pb) nor a finished "
+                     "tfaudio run (no export/saved_model.pb; train it to the end first)")
+
+
+def load(path: str) -> Served:
+    """Loads the export of a run folder (or an export folder itself)."""
+    import tensorflow as tf
+
+    export = find_export(path)
+    config_path = os.path.join(export, CONFIG)
+    labels_path = os.path.join(export, "labels.txt")
+    if not os.path.exists(labels_path):
+        raise FileNotFoundError(f"{export}: no labels.txt beside the SavedModel")
+    with open(labels_path, encoding="utf-8") as f:
+        labels = [line.rstrip("\n") for line in f if line.strip()]
+    config = {}
+    if os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+    model = tf.saved_model.load(export)
+    if "serve" not in model.signatures and not hasattr(model, "serve"):
+        raise ValueError(f"{export}: the SavedModel has no 'serve' signature")
+    return Served(export, model.serve, labels, int(config.get("sample_rate", 16000)),
+                  float(config.get("clip_seconds", 1.0)), bool(config.get("multi_label")))
+
+
+def windows(audio: np.ndarray, length: int) -> np.ndarray:
+    """Cuts a mono clip into ``length``-sample windows with 50 % overlap.
+
+    A clip no longer than ``length`` gives one window, zero-padded at the end; a longer
+    one gives windows every ``length // 2`` samples plus one ending at the last sample.
+
+    Returns:
+        ``(windows, length)`` float32.
+    """
+    audio = np.asarray(audio, np.float32)
+    if len(audio) <= length:
+        return np.pad(audio, (0, length - len(audio)))[None]
+    hop = max(1, length // 2)
+    starts = list(range(0, len(audio) - length + 1, hop))
+    if starts[-1] != len(audio) - length:
+        starts.append(len(audio) - length)
+    return np.stack([audio[s:s + length] for s in starts])
+
+
+def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> dict:
+    """Class probabilities of one audio file.
+
+    The file is decoded, mixed to mono, resampled to the model's rate, cut into
+    training-length windows (:func:`windows`) and scored; window probabilities are
+    averaged (single-label) or max-pooled (multi-label: a tag present anywhere).
+
+    Returns:
+        dict: ``file``, ``seconds``, ``windows``, ``top`` (``[label, probability]`` pairs,
+        best first) and ``probabilities`` by label.
+    """
+    import tensorflow as tf
+
+    from tfaudio.data import decode_audio
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such audio file: {path}")
+    audio, _ = decode_audio(path, sample_rate=served.sample_rate)
+    mono = np.asarray(audio).mean(axis=1)
+    length = max(1, round(served.clip_seconds * served.sample_rate))
+    wins = windows(mono, length)
+    probs = np.concatenate([np.asarray(served.serve(tf.constant(wins[i:i + batch])))
+                            for i in range(0, len(wins), batch)])
+    clip = probs.max(axis=0) if served.multi_label else probs.mean(axis=0)
+    order = np.argsort(-clip)[:top_k]
+    return {"file": path, "seconds": round(len(mono) / served.sample_rate, 3),
+            "windows": int(len(wins)),
+            "top": [[served.labels[i], float(clip[i])] for i in order],
+            "probabilities": {label: float(p) for label, p in
+                              zip(served.labels, clip, strict=True)}}

@@ -1,0 +1,276 @@
+"""``train``: a recipe and TFRecords in, a finished run folder out.
+
+A run folder holds everything the run made, so ``evaluate``, ``predict`` and
+``--resume`` need only the folder::
+
+    recipe.toml              the recipe as run (overrides applied)
+    labels.txt               class names, one per line, in output order
+    checkpoints/             epoch checkpoints (model + optimiser + loop state), best weights
+    history.jsonl            one line of metrics per epoch
+    logs/                    TensorBoard: scalars, augmented log-mel images and audio
+    evaluation/              test-split report (JSON) and confusion-matrix PNG
+    export/                  SavedModel: waveform (batch, time) -> probabilities, + labels.txt
+    run.json                 summary: data, counts, epochs, time, test results
+
+Epochs are exact passes over the training split (the data set is batched per pass and
+repeated), so a checkpoint at the end of epoch ``k`` is also the data position: a run
+killed during epoch ``k + 1`` resumes from the start of that epoch, every example of
+every epoch is seen once, and the run ends with the same number of optimiser steps as
+an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+from tfaudio.train import recipe as recipe_lib
+from tfaudio.train.recipe import Recipe
+
+RUN_FILES = ("recipe.toml", "labels.txt")
+
+
+class RunError(RuntimeError):
+    """A run folder that cannot be used as asked (names the folder and the problem)."""
+
+
+def _say(text: str, verbose: int) -> None:
+    if verbose:
+        print(text, flush=True)
+
+
+def is_run(path: str) -> bool:
+    """Whether ``path`` is a tfaudio run folder."""
+    return all(os.path.isfile(os.path.join(path, f)) for f in RUN_FILES)
+
+
+def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: int = 1) -> str:
+    """The dataset folder to train on: ``data_dir``, ``[data] path`` or, when neither is
+    given, the built-in synthetic dataset written into ``<run>/data``."""
+    from tfaudio import data as tfd
+
+    path = data_dir or recipe.data.path
+    if path:
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"data folder not found: {path} (make one with "
+                                    "`tfaudio make-tfrecords` or `tfaudio synth`)")
+        tfd.read_manifest(path)  # a clear error if it is not a tfaudio dataset
+        return path
+    path = os.path.join(run_dir, "data")
+    if os.path.exists(os.path.join(path, "dataset.json")):
+        return path
+    _say(f"no data given: writing the built-in synthetic dataset to {path} "
+         f"({recipe.data.synth_clips_per_class} clips x {len(tfd.SYNTH_CLASSES)} classes)",
+         verbose)
+    tfd.synth_dataset(path, clips_per_class=recipe.data.synth_clips_per_class,
+                      sample_rate=recipe.data.sample_rate, seconds=recipe.data.clip_seconds,
+                      seed=recipe.train.seed, overwrite=True, progress=bool(verbose))
+    return path
+
+
+def _split_count(manifest: dict, split: str, path: str) -> int:
+    splits = manifest.get("splits", {})
+    if split not in splits:
+        raise ValueError(f"{path}: no split {split!r}; the dataset has {sorted(splits)}")
+    return int(splits[split]["clips"])
+
+
+def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_classes: int,
+                 batch_size: int | None = None) -> Any:
+    """``audio_dataset`` for a split as the recipe reads it (training: shuffled random crops)."""
+    from tfaudio.data import audio_dataset
+
+    d = recipe.data
+    return audio_dataset(
+        path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
+        random_crop=training, batch_size=batch_size or recipe.train.batch_size,
+        shuffle=training, cache=d.cache, repeat=False,
+        labels="multi_hot" if d.multi_label else "int", num_classes=num_classes,
+        seed=recipe.train.seed, mono=True)
+
+
+def compile_model(recipe: Recipe, num_classes: int, steps_per_epoch: int) -> Any:
+    """The recipe's model, compiled with its optimiser, loss and metrics."""
+    from tfaudio.train import build
+
+    model = build.build_model(recipe, num_classes)
+    loss, metrics = build.loss_and_metrics(recipe)
+    model.compile(build.optimizer(recipe, steps_per_epoch), loss, metrics=metrics,
+                  jit_compile=recipe.train.jit_compile)
+    return model
+
+
+def _media_examples(recipe: Recipe, path: str, num_classes: int) -> Any:
+    import numpy as np
+
+    n = recipe.train.tensorboard_examples
+    if not n:
+        return None
+    ds = make_dataset(recipe, path, recipe.data.train_split, False, num_classes, batch_size=n)
+    for audio, _ in ds.take(1):
+        return np.asarray(audio)
+    return None
+
+
+def _start_run(recipe: Recipe, run_dir: str, resume: bool) -> None:
+    if resume:
+        if not is_run(run_dir):
+            raise RunError(f"--resume: {run_dir} is not a tfaudio run folder (no recipe.toml "
+                           "and labels.txt)")
+        return
+    if os.path.exists(os.path.join(run_dir, "checkpoints")) or is_run(run_dir):
+        raise RunError(f"{run_dir} already holds a run: pass --resume to continue it, or "
+                       "choose another --out")
+    os.makedirs(run_dir, exist_ok=True)
+
+
+def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = None,
+          epochs: int | None = None, resume: bool = False, verbose: int = 1) -> dict:
+    """Trains the recipe's model from TFRecords; evaluates, exports and summarises the run.
+
+    Args:
+        recipe: a validated :class:`~tfaudio.train.recipe.Recipe`.
+        data_dir: dataset folder (overrides ``[data] path``; neither: synthetic data).
+        run_dir: the run folder (default ``runs/<recipe name>``).
+        epochs: overrides ``[train] epochs``.
+        resume: continue the run in ``run_dir`` from its last checkpoint (its own
+            ``recipe.toml`` is used; ``epochs`` may extend it).
+        verbose: 0 silent, 1 progress bars, 2 one line per epoch.
+
+    Returns:
+        The ``run.json`` summary (dict).
+
+    Raises:
+        RunError: ``run_dir`` holds a run and ``resume`` is False, or is not a run and
+        ``resume`` is True. FileNotFoundError / ValueError: data problems, named.
+    """
+    import keras
+    import tensorflow as tf
+
+    run_dir = run_dir or os.path.join("runs", recipe.name)
+    _start_run(recipe, run_dir, resume)
+    if resume:
+        recipe = recipe_lib.load(os.path.join(run_dir, "recipe.toml"))
+    if epochs is not None:
+        recipe.train.epochs = int(epochs)
+        recipe_lib._check_values(recipe)
+    started = time.time()
+    path = prepare_data(recipe, data_dir, run_dir, verbose)
+    from tfaudio import data as tfd
+
+    manifest = tfd.read_manifest(path)
+    labels = [str(x) for x in manifest.get("label_vocabulary", [])]
+    if not labels:
+        raise ValueError(f"{path}: the dataset has no label vocabulary (make it with "
+                         "labels: --labels-from-dirs or a manifest with a label column)")
+    num_classes = len(labels)
+    d = recipe.data
+    n_train = _split_count(manifest, d.train_split, path)
+    n_val = _split_count(manifest, d.val_split, path) if d.val_split else 0
+    batch = recipe.train.batch_size
+    steps = math.ceil(n_train / batch)
+    with open(os.path.join(run_dir, "recipe.toml"), "w", encoding="utf-8") as f:
+        f.write(recipe.to_toml())
+    with open(os.path.join(run_dir, "labels.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(labels) + "\n")
+
+    keras.utils.set_random_seed(recipe.train.seed)
+    model = compile_model(recipe, num_classes, steps)
+    state, initial_epoch = None, 0
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    from tfaudio.train import callbacks, checkpoint
+
+    latest = checkpoint.latest(ckpt_dir) if resume else None
+    if latest:
+        state = checkpoint.restore(latest, model)
+        initial_epoch = int(state["epoch"])
+        _say(f"resuming {run_dir} after epoch {initial_epoch} "
+             f"({int(model.optimizer.iterations.numpy())} optimiser steps done)", verbose)
+    elif resume:
+        _say(f"{run_dir}: no complete checkpoint yet, starting from epoch 1", verbose)
+    if state and state.get("stopped_early"):
+        _say("the run had stopped early; not training further", verbose)
+        initial_epoch = recipe.train.epochs
+
+    train_ds = make_dataset(recipe, path, d.train_split, True, num_classes).repeat()
+    val_ds = None
+    if n_val:  # a known length: Keras then ends each validation pass without a warning
+        val_ds = make_dataset(recipe, path, d.val_split, False, num_classes).apply(
+            tf.data.experimental.assert_cardinality(math.ceil(n_val / batch)))
+    monitor = recipe.train.monitor if val_ds is not None else recipe.train.monitor.replace(
+        "val_", "")
+    ckpt = callbacks.RunCheckpoint(run_dir, monitor, recipe.train.patience, state)
+    log_dir = os.path.join(run_dir, "logs")
+    cbs = [ckpt, keras.callbacks.TensorBoard(log_dir, update_freq="epoch", write_graph=False)]
+    media = _media_examples(recipe, path, num_classes)
+    if media is not None:
+        cbs.append(callbacks.TensorBoardMedia(log_dir, media, d.sample_rate))
+    if initial_epoch < recipe.train.epochs:
+        _say(f"training {recipe.name}: {n_train} clips, {steps} steps of {batch} per epoch, "
+             f"epochs {initial_epoch + 1}..{recipe.train.epochs} "
+             f"({model.count_params():,} parameters)", verbose)
+        model.fit(train_ds, epochs=recipe.train.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps, validation_data=val_ds, callbacks=cbs,
+                  verbose=verbose)
+    steps_done = int(model.optimizer.iterations.numpy())
+    best = os.path.join(ckpt_dir, "best.weights.h5")
+    if recipe.train.restore_best and os.path.exists(best):
+        model.load_weights(best)
+        _say(f"restored the best weights ({monitor} = {ckpt.best:.4g})", verbose)
+
+    from tfaudio.train import evaluate as evaluate_lib
+    from tfaudio.train import export as export_lib
+
+    results = {}
+    if d.test_split and d.test_split in manifest.get("splits", {}):
+        results = evaluate_lib.evaluate_model(model, recipe, path, d.test_split, labels,
+                                              os.path.join(run_dir, "evaluation"), log_dir)
+        _say(evaluate_lib.summary_line(results), verbose)
+    export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
+    _say(f"exported the SavedModel to {export_dir} (serve: waveform (batch, time) float32 at "
+         f"{d.sample_rate} Hz -> probabilities)", verbose)
+    summary = {
+        "recipe": recipe.name, "data": os.path.abspath(path), "classes": num_classes,
+        "clips": {"train": n_train, "val": n_val},
+        "epochs_run": len(ckpt.history), "epochs": recipe.train.epochs,
+        "stopped_early": ckpt.stopped_early,
+        "optimizer_steps": steps_done,
+        "examples_per_epoch": [int(h.get("examples", -1)) for h in ckpt.history],
+        "parameters": int(model.count_params()),
+        "seconds_this_session": round(time.time() - started, 1),
+        "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "clips") if k in results},
+        "export": os.path.abspath(export_dir),
+        "python": sys.version.split()[0],
+    }
+    with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    return summary
+
+
+def load_run_model(run_dir: str) -> tuple[Any, Recipe, list[str]]:
+    """The trained Keras model of a run (best or last weights), its recipe and labels."""
+    from tfaudio.train import build, checkpoint
+
+    if not is_run(run_dir):
+        raise RunError(f"{run_dir} is not a tfaudio run folder (expected recipe.toml and "
+                       "labels.txt, written by `tfaudio train`)")
+    recipe = recipe_lib.load(os.path.join(run_dir, "recipe.toml"))
+    with open(os.path.join(run_dir, "labels.txt"), encoding="utf-8") as f:
+        labels = [line.rstrip("\n") for line in f if line.strip()]
+    model = build.build_model(recipe, len(labels))
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    best = os.path.join(ckpt_dir, "best.weights.h5")
+    latest = checkpoint.latest(ckpt_dir)
+    if recipe.train.restore_best and os.path.exists(best):
+        model.load_weights(best)
+    elif latest:
+        model.load_weights(os.path.join(latest, "model.weights.h5"))
+    else:
+        raise RunError(f"{run_dir} has no trained weights yet (no checkpoint)")
+    return model, recipe, labels
+
+
