@@ -1,0 +1,36 @@
+"""Smoke test of ``tfaudio bench --suite train`` (quick, in process)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from tfaudio import cli
+from tfaudio.benchmarks import train as train_bench
+from tfaudio.commands.bench import available_suites
+
+
+def test_bench_train_quick(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--suite", "train", "--quick", "--json", str(out)]) == 0
+    assert "train step, audio_dataset" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["suite"] for r in rows} == {"train"}
+    by_impl = {r["impl"]: r for r in rows}
+    assert set(by_impl) == {"train step, batches in memory", "train step, audio_dataset"}
+    for r in rows:
+        for key in ("seconds", "items_per_s", "ratio"):
+            assert math.isfinite(r[key]) and r[key] > 0, (r["impl"], key, r[key])
+        assert r["mode"] == "xla" and "32 x 1s@16k" in r["config"]
+    assert by_impl["train step, batches in memory"]["ratio"] == 1.0
+
+
+def test_train_suite_is_listed():
+    assert "train" in available_suites()
+
+
+def test_default_recipe_without_file(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train_bench, "RECIPE", "models/no_such_recipe.toml")
+    m = train_bench._recipe().model
+    assert (m.width, m.batch_norm, m.dropout) == (0.25, True, 0.2)
