@@ -74,6 +74,21 @@ class RunCheckpoint(keras.callbacks.Callback):
                 "history": self.history, "stopped_early": self.stopped_early}
 
 
+class ProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, showing counters (``examples``) as counts.
+
+    Keras averages every shown value over the steps of the epoch; for a running count
+    that average is meaningless, so counters are marked stateful (shown as they are).
+    """
+
+    COUNTERS = ("examples", "val_examples")
+
+    def _maybe_init_progbar(self):
+        super()._maybe_init_progbar()
+        if self.progbar is not None:
+            self.progbar.stateful_metrics.update(self.COUNTERS)
+
+
 def log_mel_images(log_mel: np.ndarray) -> np.ndarray:
     """``(batch, frames, bands)`` -> ``(batch, bands, frames, 1)`` images in [0, 1], low
     frequencies at the bottom, each scaled to its own range."""

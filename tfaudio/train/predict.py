@@ -18,10 +18,10 @@ from tfaudio.train.export import CONFIG
 
 @dataclass
 class Served:
-    """A loaded export: the ``serve`` function, its labels and settings."""
+    """A loaded export (``module.serve`` is the signature), its labels and settings."""
 
     path: str
-    serve: Any
+    module: Any  # the loaded SavedModel: keeps the variables ``serve`` uses alive
     labels: list[str]
     sample_rate: int
     clip_seconds: float
@@ -59,7 +59,7 @@ def load(path: str) -> Served:
     model = tf.saved_model.load(export)
     if "serve" not in model.signatures and not hasattr(model, "serve"):
         raise ValueError(f"{export}: the SavedModel has no 'serve' signature")
-    return Served(export, model.serve, labels, int(config.get("sample_rate", 16000)),
+    return Served(export, model, labels, int(config.get("sample_rate", 16000)),
                   float(config.get("clip_seconds", 1.0)), bool(config.get("multi_label")))
 
 
@@ -103,7 +103,7 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
     mono = np.asarray(audio).mean(axis=1)
     length = max(1, round(served.clip_seconds * served.sample_rate))
     wins = windows(mono, length)
-    probs = np.concatenate([np.asarray(served.serve(tf.constant(wins[i:i + batch])))
+    probs = np.concatenate([np.asarray(served.module.serve(tf.constant(wins[i:i + batch])))
                             for i in range(0, len(wins), batch)])
     clip = probs.max(axis=0) if served.multi_label else probs.mean(axis=0)
     order = np.argsort(-clip)[:top_k]

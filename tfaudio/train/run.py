@@ -160,6 +160,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         recipe_lib._check_values(recipe)
     started = time.time()
     path = prepare_data(recipe, data_dir, run_dir, verbose)
+    if data_dir:  # the recipe as run names its data (evaluate and --resume find it)
+        recipe.data.path = os.path.abspath(data_dir)
     from tfaudio import data as tfd
 
     manifest = tfd.read_manifest(path)
@@ -206,6 +208,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     ckpt = callbacks.RunCheckpoint(run_dir, monitor, recipe.train.patience, state)
     log_dir = os.path.join(run_dir, "logs")
     cbs = [ckpt, keras.callbacks.TensorBoard(log_dir, update_freq="epoch", write_graph=False)]
+    if verbose:
+        cbs.append(callbacks.ProgressBar())
     media = _media_examples(recipe, path, num_classes)
     if media is not None:
         cbs.append(callbacks.TensorBoardMedia(log_dir, media, d.sample_rate))
