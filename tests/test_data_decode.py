@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from tfaudio.data import AudioDecodeError, backends, decode_audio
-from tfaudio.data.decode import sniff_format
+from tfaudio.data.decode import TruncatedAudioWarning, _mp3_promise, sniff_format
 from tfaudio.ops.resample import resample
 
 RNG = np.random.default_rng(7)
@@ -136,10 +137,69 @@ def test_errors_name_the_file(tmp_path):
         decode_audio(12)
 
 
-def test_truncated_wav_data_is_clipped(tmp_path):
+def test_truncated_wav_raises_or_keeps_with_a_warning(tmp_path):
     data = _encode(_signal(1000, 1), 16000, "WAV", "PCM_24")
-    audio, _ = decode_audio(data[:-30])  # the header still claims 1000 frames
-    assert audio.shape == (990, 1)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data[:-30])  # the header still claims 1000 frames
+    with pytest.raises(AudioDecodeError, match=r"cut\.wav: truncated WAV: the header promises "
+                       r"1000 samples per channel \(3000 bytes of data\) but the file holds "
+                       r"990 \(2970 bytes\)"):
+        decode_audio(str(path))
+    with pytest.warns(TruncatedAudioWarning, match=r"cut\.wav: truncated WAV.*1000.*990"):
+        audio, _ = decode_audio(str(path), allow_truncated=True)
+    full, _ = decode_audio(data)
+    np.testing.assert_array_equal(audio.numpy(), full.numpy()[:990])  # what is there
+    with pytest.raises(AudioDecodeError, match="nothing to keep"):
+        decode_audio(data[:data.find(b"data") + 8], allow_truncated=True)
+
+
+def test_streamed_wav_size_is_not_truncation():
+    # Streaming writers put 0xFFFFFFFF in the data size: "until the end of the file".
+    pcm = RNG.integers(-32768, 32767, (500, 2), dtype=np.int16)
+    data = bytearray(_encode(pcm / 32768.0, 16000, "WAV", "PCM_16"))
+    at = data.find(b"data")
+    data[at + 4:at + 8] = b"\xff\xff\xff\xff"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audio, _ = decode_audio(bytes(data))
+    np.testing.assert_array_equal(np.rint(audio.numpy() * 32768).astype(np.int16), pcm)
+
+
+# format, subtype, cuts as fractions of the file (past the headers)
+TRUNCATED = [("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")]
+
+
+@pytest.mark.parametrize("fmt,subtype", TRUNCATED, ids=[t[0].lower() for t in TRUNCATED])
+def test_truncated_compressed_named_with_counts(tmp_path, monkeypatch, fmt, subtype):
+    x = (0.3 * RNG.standard_normal((32000, 1))).astype(np.float32)  # noise: many pages
+    try:
+        data = _encode(x, 16000, fmt, subtype)
+    except Exception as err:
+        pytest.skip(f"soundfile cannot write {fmt}: {err}")
+    full = _reference(data)
+    assert len(full) == 32000
+    for use in (None, False):  # tensorflow-io when its ops load, forced soundfile
+        monkeypatch.setattr(backends, "USE_TFIO", use)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a complete file: no warning, every sample
+            assert decode_audio(data)[0].shape[0] == 32000
+        for frac in (0.7, 0.9):
+            path = tmp_path / f"cut{frac}.{fmt.lower()}"
+            path.write_bytes(data[:int(len(data) * frac)])
+            with pytest.raises(AudioDecodeError) as info:
+                decode_audio(str(path))
+            msg = str(info.value)
+            assert msg.startswith(f"{path}: truncated {fmt}: ") and "allow_truncated" in msg
+            if fmt == "OGG":  # no total in the header: the missing end is named instead
+                assert "cut off" in msg or "end-of-stream page" in msg
+            else:
+                assert "the header promises 32000 samples per channel but" in msg
+            with pytest.warns(TruncatedAudioWarning, match=f"{path.name}: truncated"):
+                audio, _ = decode_audio(str(path), allow_truncated=True)
+            n = audio.shape[0]
+            assert 0 < n < 32000 and f" {n} " in msg  # both counts: promised, decoded
+            if fmt == "FLAC":  # lossless: the samples kept are the file's
+                np.testing.assert_array_equal(audio.numpy(), full[:n])
 
 
 def test_sniff_format():
@@ -158,3 +218,17 @@ def test_resample_on_decode():
     full, _ = decode_audio(data)
     want = resample(tf.transpose(full), 44100, 16000).numpy().T
     np.testing.assert_allclose(audio.numpy(), want, atol=1e-6)
+
+
+def test_mp3_length_from_the_xing_frame():
+    # The promise is exact with LAME's gapless tag: complete files are never "truncated".
+    for sr in (8000, 22050, 44100):
+        for ch in (1, 2):
+            x = (0.3 * RNG.standard_normal((int(sr * 0.7), ch))).astype(np.float32)
+            try:
+                data = _encode(x, sr, "MP3", "MPEG_LAYER_III")
+            except Exception as err:
+                pytest.skip(f"soundfile cannot write MP3: {err}")
+            assert _mp3_promise(data) == (len(x), 0)
+            assert len(_reference(data)) == len(x)
+    assert _mp3_promise(b"\xff\xfb\x90\x00" + bytes(400)) is None  # no Xing frame

@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="convert a folder of audio files to sharded TFRecords + dataset.json",
         description="Decode audio files (WAV/FLAC/OGG/MP3) and write labelled, split, "
                     "sharded TFRecords with a dataset.json manifest (docs/tfrecord.md). "
-                    "By default any unreadable or empty file stops the run and nothing "
-                    "is written; --skip-bad writes the rest and lists the skipped files.")
+                    "By default any unreadable, empty or truncated file stops the run and "
+                    "nothing is written; --skip-bad writes the rest and lists the skipped "
+                    "files. Leftovers of an interrupted run into OUT are removed.")
     p.add_argument("src", help="source folder")
     p.add_argument("out", help="dataset folder to create")
     lab = p.add_mutually_exclusive_group()
@@ -38,7 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "moves old ones")
     p.add_argument("--seed", type=int, default=0, help="split hash seed")
     p.add_argument("--skip-bad", action="store_true",
-                   help="skip unreadable/empty files (listed in dataset.json) instead of failing")
+                   help="skip unreadable/empty/truncated files (listed in dataset.json) "
+                        "instead of failing")
+    p.add_argument("--allow-truncated", action="store_true",
+                   help="keep the samples a truncated file holds (listed under 'truncated' "
+                        "in dataset.json) instead of treating it as bad")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="decoding threads (default: CPU count)")
     p.add_argument("--overwrite", action="store_true", help="replace a dataset in OUT")
@@ -57,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             sample_rate=args.sample_rate or None, mono=args.mono, num_shards=args.shards,
             shard_size_mb=args.shard_size, encoding=args.encoding, split=args.split,
             seed=args.seed, skip_bad=args.skip_bad, workers=args.workers,
-            progress=not args.quiet, overwrite=args.overwrite)
+            progress=not args.quiet, overwrite=args.overwrite,
+            allow_truncated=args.allow_truncated)
     except BadFilesError as err:
         print(f"tfaudio make-tfrecords: {err}")
         return 1
@@ -80,4 +86,6 @@ def summary(m: dict, out: str) -> str:
     lines.append(f"  inputs {m['inputs']} = written {m['total_clips']} + skipped {len(skipped)}")
     for s in skipped:
         lines.append(f"  skipped {s['file']}: {s['reason']}")
+    for t in m.get("truncated") or []:
+        lines.append(f"  kept truncated {t['file']}: {t['reason']}")
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Public API::
 
-    decode_audio(path_or_bytes, format=None, sample_rate=None) -> (audio (time, ch), sr)
+    decode_audio(path_or_bytes, format=None, sample_rate=None, *, allow_truncated=False)
+                                                        -> (audio (time, ch), sr)
     audio_dataset(dir_or_pattern, split="train", ...)  -> tf.data.Dataset of (audio, label)
     write_dataset(clips, out_dir, sample_rate=..., ...) / DatasetWriter / Clip
     make_tfrecords(src_dir, out_dir, ...)               -> the make-tfrecords command
@@ -24,12 +25,14 @@ _EXPORTS = {
     "read_audioset_records": "audioset",
     "write_audioset_records": "audioset",
     "AudioDecodeError": "decode",
+    "TruncatedAudioWarning": "decode",
     "decode_audio": "decode",
     "resample_audio": "decode",
     "read_manifest": "manifest",
     "CorruptionReport": "reader",
     "CorruptRecordError": "reader",
     "audio_dataset": "reader",
+    "auto_cache_limit": "reader",
     "SCHEMA_VERSION": "schema",
     "make_example": "schema",
     "parse_example_numpy": "schema",

@@ -15,7 +15,8 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
     Checks per shard: every record passes its CRC and parses with the schema, the
     record count matches; per split: clip count, duration and label counts; all
     records share the manifest's sample rate, channels and encoding, and labels are in
-    the vocabulary with matching ``label/text``; no unlisted ``*.tfrecord`` files.
+    the vocabulary with matching ``label/text``; no unlisted ``*.tfrecord`` files; no
+    temporary folder left by an interrupted writer.
 
     Args:
         path: dataset folder (with ``dataset.json``).
@@ -24,11 +25,27 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
     Returns:
         ``(manifest, problems)``: ``problems`` is empty when everything checks out; each
         entry names the shard (and record index) concerned.
+
+    Raises:
+        FileNotFoundError: no ``dataset.json`` (naming any temporary folder an
+            interrupted writer left instead).
     """
     import tensorflow as tf
     from tqdm import tqdm
 
-    m = mf.read_manifest(path)
+    from tfaudio.data.writer import leftover_folders
+
+    leftovers = leftover_folders(path)
+    left = [f"{os.path.basename(x['path'])} ({x['files']} files, {x['bytes'] / 1e6:.1f} MB)"
+            for x in leftovers]
+    try:
+        m = mf.read_manifest(path)
+    except FileNotFoundError as err:
+        if left:
+            raise FileNotFoundError(
+                f"{err}; {', '.join(left)} is left by an interrupted make-tfrecords run: "
+                f"the dataset was never finished (a new run into {path} removes it)") from err
+        raise
     problems: list[str] = []
     vocab = m["label_vocabulary"]
     listed = set()
@@ -99,4 +116,7 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
                       if n.endswith(mf.SHARD_SUFFIX) and n not in listed)
     for name in unlisted:
         problems.append(f"{name}: shard file not listed in {mf.MANIFEST_NAME}")
+    for what in left:
+        problems.append(f"{what}: temporary folder left by an interrupted writer (the next "
+                        f"make-tfrecords run into {path} removes it; or delete it)")
     return m, problems

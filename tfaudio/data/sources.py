@@ -2,10 +2,12 @@
 
 Sources come from a folder (labels from the first sub-folder under it, optionally) or a
 CSV manifest (``path,label[,start_seconds,end_seconds]``; several labels separated by
-``;``). Every file is decoded (in a thread pool); by default a single unreadable or
-empty file aborts the run before anything is kept, and the error names *every* bad
-file; with ``skip_bad=True`` the rest is written and the skipped files are listed in
-``dataset.json``. Always: files in = clips written + files skipped.
+``;``). Every file is decoded (in a thread pool); by default a single unreadable, empty
+or truncated file aborts the run before anything is kept, and the error names *every*
+bad file; with ``skip_bad=True`` the rest is written and the skipped files are listed in
+``dataset.json``. With ``allow_truncated=True`` a truncated file keeps the samples it
+holds and is listed under ``truncated`` in ``dataset.json``. Always: files in = clips
+written + files skipped.
 
 Example:
     >>> m = make_tfrecords("sounds/", "records/", labels_from_dirs=True,
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tfaudio.data import manifest as mf
-from tfaudio.data.decode import AUDIO_EXTENSIONS, decode_audio
+from tfaudio.data.decode import AUDIO_EXTENSIONS, decode_audio_noted
 from tfaudio.data.writer import Clip, write_dataset
 
 
@@ -152,13 +154,25 @@ def read_vocabulary(path: str) -> list[str]:
     return names
 
 
-def load_source(source: Source, sample_rate: int | None, mono: bool) -> np.ndarray:
+def load_source(source: Source, sample_rate: int | None, mono: bool, *,
+                allow_truncated: bool = False, notes: list[str] | None = None) -> np.ndarray:
     """Decodes one source to float32 ``(time, channels)`` at ``sample_rate``.
 
+    Args:
+        source: the file (or segment).
+        sample_rate: resample to this rate (``None``: keep the file's).
+        mono: average the channels.
+        allow_truncated: keep what a truncated file holds (see
+            :func:`tfaudio.data.decode_audio`); its message is appended to ``notes``.
+        notes: receives the truncation message, if any.
+
     Raises:
-        ValueError / OSError: unreadable, empty or zero-length (message names the file).
+        ValueError / OSError: unreadable, empty, truncated or zero-length (message names
+            the file).
     """
-    audio, sr = decode_audio(source.path)
+    audio, sr, note = decode_audio_noted(source.path, allow_truncated=allow_truncated)
+    if note is not None and notes is not None:
+        notes.append(note)
     x = audio.numpy()
     if source.start_seconds is not None or source.end_seconds is not None:
         a = int(round((source.start_seconds or 0.0) * sr))
@@ -180,22 +194,28 @@ def load_source(source: Source, sample_rate: int | None, mono: bool) -> np.ndarr
 
 def iter_clips(sources: list[Source], vocabulary: list[str], sample_rate: int | None,
                mono: bool = False, workers: int = 1, skip_bad: bool = False,
-               skipped: list[dict] | None = None) -> Iterator[Clip]:
+               skipped: list[dict] | None = None, allow_truncated: bool = False,
+               truncated: list[dict] | None = None) -> Iterator[Clip]:
     """Decodes sources in a thread pool, in order, yielding :class:`Clip` objects.
 
     Bad files are appended to ``skipped``. Without ``skip_bad``, the first bad file
     stops the yielding; the rest are still decoded to find every bad file, then
-    :class:`BadFilesError` is raised.
+    :class:`BadFilesError` is raised. With ``allow_truncated``, truncated files are
+    kept and appended to ``truncated`` (``{"file", "reason"}``).
     """
     index = {name: i for i, name in enumerate(vocabulary)}
     skipped = [] if skipped is None else skipped
+    truncated = [] if truncated is None else truncated
     failing = False
 
     def job(s: Source):
+        notes: list[str] = []
         try:
-            return load_source(s, sample_rate, mono), None
+            x = load_source(s, sample_rate, mono, allow_truncated=allow_truncated,
+                            notes=notes)
+            return x, None, notes
         except Exception as err:  # reported per file below, never swallowed
-            return None, f"{type(err).__name__}: {err}"
+            return None, f"{type(err).__name__}: {err}", notes
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         window: deque = deque()
@@ -209,11 +229,12 @@ def iter_clips(sources: list[Source], vocabulary: list[str], sample_rate: int | 
             nxt = next(it, None)
             if nxt is not None:
                 window.append((nxt, pool.submit(job, nxt)))
-            audio, error = fut.result()
+            audio, error, notes = fut.result()
             if error is not None:
                 skipped.append({"file": s.id, "reason": error})
                 failing = failing or not skip_bad
                 continue
+            truncated.extend({"file": s.id, "reason": n} for n in notes)
             if failing:
                 continue
             yield Clip(id=s.id, audio=audio, labels=[index[lab] for lab in s.labels],
@@ -228,7 +249,7 @@ def make_tfrecords(src: str, out: str, *, labels_from_dirs: bool = False,
                    num_shards: int | None = None, shard_size_mb: float | None = None,
                    encoding: str = "pcm16", split: str | None = None, seed: int = 0,
                    skip_bad: bool = False, workers: int = 1, progress: bool = False,
-                   overwrite: bool = False) -> dict:
+                   overwrite: bool = False, allow_truncated: bool = False) -> dict:
     """Writes a raw-audio TFRecord dataset from a folder of audio files (or a CSV).
 
     Args:
@@ -248,6 +269,8 @@ def make_tfrecords(src: str, out: str, *, labels_from_dirs: bool = False,
         workers: decoding threads.
         progress: tqdm progress bar.
         overwrite: replace an existing dataset in ``out``.
+        allow_truncated: keep the samples a truncated file holds instead of treating it
+            as bad; such files are listed under ``truncated`` in ``dataset.json``.
 
     Returns:
         The ``dataset.json`` manifest as a dict.
@@ -268,25 +291,28 @@ def make_tfrecords(src: str, out: str, *, labels_from_dirs: bool = False,
     vocab = build_vocabulary(sources, vocabulary, "CSV manifest" if manifest else "folders")
     sources.sort(key=lambda s: (mf.unit_hash(s.id, seed, "order"), s.id))
     if sample_rate is None:
-        sample_rate = _common_rate(sources)
+        sample_rate = _common_rate(sources, allow_truncated)
     skipped: list[dict] = []
-    clips = iter_clips(sources, vocab, sample_rate, mono, workers, skip_bad, skipped)
+    truncated: list[dict] = []  # filled while the clips are written, before the manifest
+    clips = iter_clips(sources, vocab, sample_rate, mono, workers, skip_bad, skipped,
+                       allow_truncated, truncated)
     result = write_dataset(
         clips, out, inputs=len(sources), skipped=skipped, progress=progress,
         total=len(sources), sample_rate=sample_rate, vocabulary=vocab, encoding=encoding,
         splits=split, seed=seed, num_shards=num_shards, shard_size_mb=shard_size_mb,
         overwrite=overwrite,
         extra={"source": os.path.abspath(manifest or src), "ignored_files": ignored[:1000],
-               "num_ignored_files": len(ignored)})
+               "num_ignored_files": len(ignored), "truncated": truncated})
     return result
 
 
-def _common_rate(sources: list[Source]) -> int:
+def _common_rate(sources: list[Source], allow_truncated: bool = False) -> int:
     """The one sample rate of all sources (decoding them; bad files are reported later)."""
     rates: dict[int, str] = {}
     for s in sources:
         try:
-            rates.setdefault(decode_audio(s.path)[1], s.id)
+            rates.setdefault(decode_audio_noted(s.path, allow_truncated=allow_truncated)[1],
+                             s.id)
         except Exception:
             continue  # reported as a bad file when decoded for writing
     if len(rates) > 1:

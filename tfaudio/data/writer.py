@@ -1,7 +1,10 @@
 """Sharded TFRecord writer for labelled clips, with splits and a ``dataset.json`` manifest.
 
 Records go to a hidden temporary folder inside ``out_dir`` and are moved into place only
-when the whole run succeeds: a failed run leaves no shards behind.
+when the whole run succeeds: a failed run leaves no shards behind. A run that is killed
+(SIGKILL, power loss) cannot remove its folder; the writer holds a lock on a file in it
+while it runs, so the next writer into the same ``out_dir`` removes the folders whose
+lock nobody holds (:func:`leftover_folders`), and ``tfaudio inspect`` reports them.
 
 Example:
     >>> clips = [Clip(id=f"c{i}", audio=np.zeros((16000, 1), np.float32), labels=[0])
@@ -14,17 +17,112 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
+import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import IO
 
 import numpy as np
 
 from tfaudio._checks import one_of, positive_float, positive_int
 from tfaudio.data import manifest as mf
 from tfaudio.data import schema
+
+TEMP_PREFIX = ".tfaudio-writing-"  # the writer's temporary folder inside out_dir
+_LOCK_NAME = ".lock"
+_NO_LOCK_GRACE_SECONDS = 60.0  # a folder without a lock file younger than this is left
+
+
+def _try_lock(path: str) -> IO[str] | None:
+    """An open file holding an exclusive lock on ``path``; ``None`` if another holds it.
+
+    Raises:
+        OSError: locks are not available here (no ``fcntl``, or a file system without
+            locking): the caller cannot tell whether a writer is alive.
+    """
+    try:
+        import fcntl
+    except ImportError as err:  # Windows
+        raise OSError(f"no file locking on this platform ({err})") from err
+    f = open(path, "a+")  # the lock lives as long as this file stays open
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        return None
+    except OSError:
+        f.close()
+        raise
+    return f
+
+
+def _folder_size(path: str) -> tuple[int, int]:
+    files = nbytes = 0
+    for root, _, names in os.walk(path):
+        for n in names:
+            files += 1
+            try:
+                nbytes += os.path.getsize(os.path.join(root, n))
+            except OSError:
+                pass
+    return files, nbytes
+
+
+def leftover_folders(out_dir: str, remove: bool = False) -> list[dict]:
+    """Temporary folders of interrupted writers in ``out_dir`` (a killed ``make-tfrecords``).
+
+    A folder is a leftover when no live writer holds the lock on its ``.lock`` file (the
+    kernel releases it when a process dies, however it dies), or, for a folder without
+    a lock file, when it is older than a minute. Folders of writers that are still
+    running are never listed.
+
+    Args:
+        out_dir: dataset folder.
+        remove: delete the leftovers (while holding their lock).
+
+    Returns:
+        One dict per leftover: ``path``, ``files``, ``bytes``, ``removed``, ``writer``
+        (what its lock file says: pid, host, start time), or ``unknown`` (a reason) when
+        the platform cannot tell whether its writer is alive; those are never removed.
+    """
+    if not os.path.isdir(out_dir):
+        return []
+    found = []
+    for name in sorted(os.listdir(out_dir)):
+        path = os.path.join(out_dir, name)
+        if not name.startswith(TEMP_PREFIX) or not os.path.isdir(path):
+            continue
+        lock_path = os.path.join(path, _LOCK_NAME)
+        entry = {"path": path, "removed": False}
+        held = None
+        if os.path.exists(lock_path):
+            try:
+                held = _try_lock(lock_path)
+            except OSError as err:
+                entry["unknown"] = str(err)
+            if held is None and "unknown" not in entry:
+                continue  # a live writer
+            try:
+                with open(lock_path, encoding="utf-8") as f:
+                    entry["writer"] = json.load(f)
+            except (OSError, ValueError):
+                entry["writer"] = {}
+        elif time.time() - os.path.getmtime(path) < _NO_LOCK_GRACE_SECONDS:
+            continue  # a writer between creating its folder and locking it
+        entry["files"], entry["bytes"] = _folder_size(path)
+        if remove and "unknown" not in entry:
+            shutil.rmtree(path, ignore_errors=True)
+            entry["removed"] = not os.path.exists(path)
+        if held is not None:
+            held.close()
+        found.append(entry)
+    return found
 
 
 @dataclass
@@ -107,13 +205,33 @@ class DatasetWriter:
         self.num_channels = None if num_channels is None else positive_int("num_channels", num_channels)
         self.out_dir = out_dir
         self.extra = dict(extra or {})
+        for old in leftover_folders(out_dir, remove=True):  # of interrupted runs
+            what = (f"{os.path.basename(old['path'])} ({old['files']} files, "
+                    f"{old['bytes'] / 1e6:.1f} MB)")
+            if old["removed"]:
+                print(f"tfaudio.data: removed the temporary folder {what} of an interrupted "
+                      f"run into {out_dir} (writer {old.get('writer') or 'unknown'})",
+                      file=sys.stderr)
+            else:
+                print(f"tfaudio.data: WARNING: {what} in {out_dir} may be left by an "
+                      f"interrupted run ({old.get('unknown', 'could not remove it')}); "
+                      f"delete it if no other run is writing there", file=sys.stderr)
         existing = os.path.join(out_dir, mf.MANIFEST_NAME)
         if os.path.exists(existing) and not overwrite:
             raise FileExistsError(f"{out_dir} already holds a dataset ({mf.MANIFEST_NAME}); "
                                   "choose another folder or pass overwrite=True (--overwrite)")
         os.makedirs(out_dir, exist_ok=True)
         self._overwrite = overwrite
-        self._tmp = tempfile.mkdtemp(prefix=".tfaudio-writing-", dir=out_dir)
+        self._tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=out_dir)
+        self._lock = None
+        try:  # held while this writer lives; released by the kernel if it is killed
+            self._lock = _try_lock(os.path.join(self._tmp, _LOCK_NAME))
+        except OSError:
+            pass  # no locking here: leftovers are then reported, never removed
+        if self._lock is not None:
+            self._lock.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                         "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+            self._lock.flush()
         self._open: dict[tuple[str, int], _Shard] = {}
         self._done: dict[str, list[_Shard]] = {s: [] for s in self.fractions}
         self._seq: dict[str, int] = {s: 0 for s in self.fractions}
@@ -197,7 +315,13 @@ class DatasetWriter:
             shard.close()
         self._open.clear()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        self._release()
         self._closed = True
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def close(self, inputs: int | None = None, skipped: list[dict] | None = None) -> dict:
         """Finishes the shards, moves them into place and writes ``dataset.json``.
@@ -239,6 +363,7 @@ class DatasetWriter:
             splits[split] = {"clips": st["clips"], "seconds": round(st["seconds"], 6),
                              "labels": dict(sorted(st["labels"].items())), "shards": entries}
         shutil.rmtree(self._tmp, ignore_errors=True)
+        self._release()
         self._closed = True
         from tfaudio._version import __version__
 
