@@ -210,3 +210,16 @@ def test_leftover_folders_spare_live_writers(tmp_path):
     (gone,) = leftover_folders(out, remove=True)
     assert gone["path"] == str(old) and gone["removed"] and gone["files"] == 1
     assert not old.exists() and young.exists()  # may be a writer that just started
+
+
+def test_inspect_names_a_shard_that_cannot_be_opened(tmp_path, capsys):
+    out = tmp_path / "syn"
+    assert main(["synth", str(out), "--classes", "sine", "--clips-per-class", "4",
+                 "--seconds", "0.1", "--split", "train=1", "--quiet"]) == 0
+    (shard,) = out.glob("train-*.tfrecord")
+    shard.unlink()
+    shard.mkdir()  # replaced by a folder
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--quiet"]) == 1
+    text = capsys.readouterr().out
+    assert f"{shard.name}: cannot be read (FailedPreconditionError" in text

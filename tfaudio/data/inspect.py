@@ -71,6 +71,11 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
                     problems.append(f"{shard['file']}: record index {count} is unreadable "
                                     f"({msg}); the rest of the shard cannot be read")
                     break
+                except tf.errors.OpError as err:  # cannot be opened or read at all
+                    msg = str(err).split("[Op:")[0].strip().splitlines()[-1]
+                    problems.append(f"{shard['file']}: cannot be read ({type(err).__name__}: "
+                                    f"{msg})")
+                    break
                 try:
                     r = schema.parse_example_numpy(rec.numpy())
                 except Exception as err:

@@ -726,8 +726,9 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         cache: keep the records in memory after the first pass: ``True``, ``False``, or
             ``"auto"`` (default): cache when the split's shards hold at most
             :func:`auto_cache_limit` bytes (1 GiB, or a quarter of the available memory
-            if less), never otherwise. Later passes then read no files: on one train
-            shard of the synthetic set this is about 3x the clips/s (docs/tfrecord.md).
+            if less), never otherwise. Later passes then read no files: on the
+            synthetic set's train split, 1.6-2.9x the clips/s in one noisy
+            measurement (docs/tfrecord.md).
         repeat: repeat forever.
         labels: ``"int"`` (one class per clip, int64 ``(batch,)``) or ``"multi_hot"``
             (float32 ``(batch, num_classes)``).
