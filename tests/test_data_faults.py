@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -96,39 +97,48 @@ def test_issue_example_all_shards_deleted_before_iteration(tmp_path):
     assert "is missing" in r["message"] and r["seconds"] < 30
 
 
-@pytest.mark.parametrize("skip", [False, True])
-def test_folder_deleted_mid_iteration_with_repeat(tmp_path, skip):
+def test_folder_deleted_mid_iteration_with_repeat(tmp_path):
     _, files = _write(tmp_path / "ds")
+    backup = str(tmp_path / "backup")
+    shutil.copytree(tmp_path / "ds", backup)
     r = _run('''
-        path, skip = sys.argv[1], sys.argv[2] == "1"
-        ds = audio_dataset(path, batch_size=4, shuffle=True, repeat=True, cache=False,
-                           skip_corrupt=skip, seed=0)
-        it = iter(ds)
-        for _ in range(25):  # more than two passes over the 30 clips
-            next(it)
-        shutil.rmtree(path)
-        t0, n, err = time.time(), 0, None
-        try:
-            while n < 100_000:
+        path, backup = sys.argv[1], sys.argv[2]
+        out = {}
+        for skip in (False, True):
+            if not os.path.exists(path):
+                shutil.copytree(backup, path)
+            ds = audio_dataset(path, batch_size=4, shuffle=True, repeat=True, cache=False,
+                               skip_corrupt=skip, seed=0)
+            it = iter(ds)
+            for _ in range(25):  # more than two passes over the 30 clips
                 next(it)
-                n += 1
-        except tf.errors.OpError as e:
-            err = e
-        print(json.dumps({"error": type(err).__name__ if err else None, "batches": n,
-                          "seconds": time.time() - t0, "message": str(err)}))
-    ''', str(tmp_path / "ds"), "1" if skip else "0")
-    assert r["error"] is not None, f"no error after {r['batches']} batches"
-    assert r["seconds"] < 30  # a pass is ~8 batches; the next pass fails
-    assert any(os.path.basename(f) in r["message"] for f in files)
-    if skip:  # every shard gone: raises although missing shards are skipped
-        assert "gone" in r["message"] or "No such file" in r["message"]
+            shutil.rmtree(path)  # as in the issue: the folder goes while training runs
+            t0, n, err = time.time(), 0, None
+            try:
+                while n < 100_000:
+                    next(it)
+                    n += 1
+            except tf.errors.OpError as e:
+                err = e
+            out[str(skip)] = {"error": type(err).__name__ if err else None, "batches": n,
+                              "seconds": time.time() - t0, "message": str(err)}
+        print(json.dumps(out))
+    ''', str(tmp_path / "ds"), backup)
+    for skip in ("False", "True"):
+        res = r[skip]
+        assert res["error"] is not None, f"skip_corrupt={skip}: no error after {res['batches']}"
+        assert res["seconds"] < 30  # a pass is ~8 batches; the next pass fails
+        assert any(os.path.basename(f) in res["message"] for f in files)
+    # every shard gone: raises although missing shards are skipped (or, if the folder
+    # vanished between the existence check and the open, the open's NotFoundError)
+    assert "gone" in r["True"]["message"] or "No such file" in r["True"]["message"]
 
 
-def test_one_of_three_shards_missing(tmp_path):
+def test_missing_shards_one_of_three_and_all(tmp_path):
     m, files = _write(tmp_path / "ds")
     gone = m["splits"]["train"]["shards"][1]
     r = _run('''
-        path, shard = sys.argv[1], sys.argv[2]
+        path, shard, files = sys.argv[1], sys.argv[2], sys.argv[3:]
         shutil.copy(shard, shard + ".bak")
         out = {}
         for skip in (False, True):
@@ -143,8 +153,19 @@ def test_one_of_three_shards_missing(tmp_path):
             audio_dataset(path, batch_size=4)
         except FileNotFoundError as e:
             out["strict_made"] = str(e)
+        # every shard gone after the dataset was made, or before
+        ds = audio_dataset(path, batch_size=4, shuffle=True, repeat=True, cache=False,
+                           skip_corrupt=True)
+        for f in files:
+            if os.path.exists(f):
+                os.remove(f)
+        out["all"] = outcome(ds)
+        try:
+            audio_dataset(path, batch_size=4, skip_corrupt=True)
+        except FileNotFoundError as e:
+            out["all_made"] = str(e)
         print(json.dumps(out))
-    ''', str(tmp_path / "ds"), files[1])
+    ''', str(tmp_path / "ds"), files[1], *files)
     strict = r["False"]
     assert strict["error"] == "InvalidArgumentError" and gone["file"] in strict["message"]
     assert "is missing" in strict["message"]
@@ -158,64 +179,53 @@ def test_one_of_three_shards_missing(tmp_path):
         assert event["skipped"] == gone["records"] and event["record_index"] == 0
     assert "missing TFRecord shard" in r["stderr"] and gone["file"] in r["stderr"]
     assert gone["file"] in r["strict_made"] and "skip_corrupt=True" in r["strict_made"]
+    assert r["all"]["error"] == "InvalidArgumentError"
+    assert "every TFRecord shard of the dataset is gone" in r["all"]["message"]
+    assert "3 of 3 shard(s) that are missing" in r["all_made"]
 
 
-def test_every_shard_missing_raises_with_skip_corrupt(tmp_path):
-    _, files = _write(tmp_path / "ds")
-    r = _run('''
-        path, files = sys.argv[1], sys.argv[2:]
-        ds = audio_dataset(path, batch_size=4, shuffle=True, repeat=True, cache=False,
-                           skip_corrupt=True)
-        for f in files:
-            os.remove(f)
-        out = {"iterate": outcome(ds)}
-        try:
-            audio_dataset(path, batch_size=4, skip_corrupt=True)
-        except FileNotFoundError as e:
-            out["made"] = str(e)
-        print(json.dumps(out))
-    ''', str(tmp_path / "ds"), *files)
-    assert r["iterate"]["error"] == "InvalidArgumentError"
-    assert "every TFRecord shard of the dataset is gone" in r["iterate"]["message"]
-    assert "3 of 3 shard(s) that are missing" in r["made"]
-
-
-@pytest.mark.parametrize("how", ["empty", "random", "folder"])
-def test_shard_emptied_overwritten_or_replaced_by_a_folder(tmp_path, how):
+def test_shard_emptied_overwritten_or_replaced_by_a_folder(tmp_path):
     m, files = _write(tmp_path / "ds")
     shard = m["splits"]["train"]["shards"][2]
+    backup = files[2] + ".bak"
+    shutil.copy(files[2], backup)
     r = _run('''
-        path, shard, how = sys.argv[1:4]
+        path, shard, backup = sys.argv[1:4]
         out = {}
-        for skip in (False, True):
-            ds = audio_dataset(path, batch_size=4, shuffle=False, cache=False,
-                               skip_corrupt=skip)
-            size = os.path.getsize(shard) if os.path.isfile(shard) else 0
-            if how == "empty":
-                open(shard, "wb").close()
-            elif how == "random" and not skip:
-                with open(shard, "wb") as f:
-                    f.write(os.urandom(size))
-            elif how == "folder" and not skip:
-                os.remove(shard)
-                os.mkdir(shard)
-            out[str(skip)] = outcome(ds)
+        for how in ("empty", "random", "folder"):
+            for skip in (False, True):
+                if os.path.isdir(shard):
+                    os.rmdir(shard)
+                shutil.copy(backup, shard)
+                ds = audio_dataset(path, batch_size=4, shuffle=False, cache=False,
+                                   skip_corrupt=skip)
+                size = os.path.getsize(shard)
+                if how == "empty":
+                    open(shard, "wb").close()
+                elif how == "random":
+                    with open(shard, "wb") as f:
+                        f.write(os.urandom(size))
+                else:
+                    os.remove(shard)
+                    os.mkdir(shard)
+                out[f"{how} {skip}"] = outcome(ds)
         print(json.dumps(out))
-    ''', str(tmp_path / "ds"), files[2], how)
-    strict, lenient = r["False"], r["True"]
-    assert shard["file"] in strict["message"]
-    if how == "folder":  # cannot be opened: raises even with skip_corrupt
-        for res in (strict, lenient):
-            assert res["error"] == "FailedPreconditionError"
-            assert shard["file"] in res["message"] and "Is a directory" in res["message"]
-        return
-    assert strict["error"] == "InvalidArgumentError"
-    assert "corrupt TFRecord shard" in strict["message"]
-    assert "[record index] [0]" in strict["message"]
-    assert lenient["error"] is None and lenient["read"] == 30 - shard["records"]
-    assert lenient["skipped"] == shard["records"]
-    (event,) = lenient["events"]
-    assert event["reason"] == "corrupt" and event["record_index"] == 0
+    ''', str(tmp_path / "ds"), files[2], backup)
+    for how in ("empty", "random", "folder"):
+        strict, lenient = r[f"{how} False"], r[f"{how} True"]
+        assert shard["file"] in strict["message"]
+        if how == "folder":  # cannot be opened: raises even with skip_corrupt
+            for res in (strict, lenient):
+                assert res["error"] == "FailedPreconditionError"
+                assert shard["file"] in res["message"] and "Is a directory" in res["message"]
+            continue
+        assert strict["error"] == "InvalidArgumentError"
+        assert "corrupt TFRecord shard" in strict["message"]
+        assert "[record index] [0]" in strict["message"]
+        assert lenient["error"] is None and lenient["read"] == 30 - shard["records"]
+        assert lenient["skipped"] == shard["records"]
+        (event,) = lenient["events"]
+        assert event["reason"] == "corrupt" and event["record_index"] == 0
 
 
 def test_shards_deleted_one_by_one_while_skipping(tmp_path):

@@ -51,7 +51,8 @@ from tfaudio._checks import one_of, positive_float, positive_int
 from tfaudio.data import manifest as mf
 from tfaudio.data import schema
 
-_BLOCK = 64  # records per block in the per-shard integrity check
+_BLOCK_BYTES = 4 << 20  # bytes per block of records in the per-shard checks ...
+_BLOCK_RECORDS = (16, 256)  # ... within these many records
 CACHE_AUTO_MAX_BYTES = 1 << 30  # cache="auto": at most 1 GiB of records ...
 CACHE_AUTO_MEMORY_FRACTION = 0.25  # ... and at most a quarter of the available memory
 _REASONS = ("corrupt", "missing", "unparsable")  # CorruptionReport event reasons
@@ -251,7 +252,7 @@ def _tolerant_records(files: Any, limit: Any) -> Any:
 
 def _shard_records(path: Any, pattern: Any, size: Any, expected: Any, skip_corrupt: bool,
                    report: CorruptionReport, dropped: _Dropped, every_pattern: Any,
-                   block: int = _BLOCK, unbatch: bool = True) -> Any:
+                   block: int = 64, unbatch: bool = True) -> Any:
     """Records of one shard, checked (see the module doc); runs once per shard and pass.
 
     Args:
@@ -321,7 +322,10 @@ def _shard_records(path: Any, pattern: Any, size: Any, expected: Any, skip_corru
 
         return tf.cond(skipped > 0, record, lambda: tf.constant(True))
 
-    spec = _reader_spec()
+    # The schema without audio/pcm (parsing that copies every payload, and the batch
+    # parse downstream does it anyway): the parse still walks every record's proto and
+    # checks every other feature. A record that lacks only audio/pcm fails downstream.
+    spec = {k: v for k, v in _reader_spec().items() if k != schema.PCM}
 
     def parses(recs):  # an op that fails on a record outside the schema
         # (it reads a parsed value: grappler prunes a parse whose values go unused)
@@ -334,8 +338,8 @@ def _shard_records(path: Any, pattern: Any, size: Any, expected: Any, skip_corru
         # since the check above, no permission, a folder, an I/O error) raises here,
         # naming the file: under ignore_errors() TFRecordDataset retries a failed open
         # forever. Yields nothing. Keep it out of every ignore_errors() below.
-        return tf.data.FixedLengthRecordDataset(files, 1, buffer_size=1).take(1).filter(
-            lambda _: False)
+        # (take(1).skip(1): reads one byte, hands on nothing, runs no tf.data function)
+        return tf.data.FixedLengthRecordDataset(files, 1, buffer_size=1).take(1).skip(1)
 
     # More reads than the shard can hold records (a record takes >= 16 bytes).
     limit = tf.where(expected >= 0, expected, tf.maximum(size, 0) // 16) + 2
@@ -395,7 +399,8 @@ def _shard_records(path: Any, pattern: Any, size: Any, expected: Any, skip_corru
     # without skip_corrupt, raise on) the first that is not an Example.
     def recover(_):
         end = dropped.ends.lookup(prefix)  # blocks [0, end) may hold dropped ones
-        recs = probe(names).map(lambda _: (zero, _)).concatenate(frames(names))
+        recs = tf.data.Dataset.zip((tf.data.Dataset.range(1), probe(names))).concatenate(
+            frames(names))
         recs = recs.filter(lambda i, r: dropped.blocks.lookup(
             tf.strings.join([prefix, tf.strings.as_string(i // block)])) > 0)
 
@@ -449,7 +454,7 @@ def _shard_records(path: Any, pattern: Any, size: Any, expected: Any, skip_corru
 
         return recs.scan((tf.constant(-1, tf.int64), zero), step)
 
-    out = probe(names).map(lambda _: tf.zeros([0], tf.string)).concatenate(blocks)
+    out = probe(names).batch(1).concatenate(blocks)
     # unbatch() hands out single records again (or, in order, the blocks go straight on
     # to be rebatched: one copy of every record fewer).
     out = out.concatenate(tf.data.Dataset.from_tensors(zero).filter(  # only if dropped
@@ -807,9 +812,13 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
     # In order, without a record cache or shuffle, blocks of batch_size records go from
     # the shard check straight to rebatch(): one copy of every record fewer.
     blocks = not (shuffle or cache) and src.encoding in schema.BYTES_PER_SAMPLE
+    # records per block of the shard checks: ~4 MB (the per-block work is then small
+    # next to the reading), 16 to 256 records
+    lo, hi = _BLOCK_RECORDS
+    block = int(min(hi, max(lo, _BLOCK_BYTES // max(src.avg_record_bytes, 1))))
     ds = files.interleave(
         lambda p, g, s, e: _shard_records(p, g, s, e, skip_corrupt, report, dropped,
-                                          every_pattern, batch_size if blocks else _BLOCK,
+                                          every_pattern, batch_size if blocks else block,
                                           not blocks),
         cycle_length=min(len(src.files), 8), block_length=1 if blocks else 16,
         num_parallel_calls=autotune, deterministic=deterministic)
