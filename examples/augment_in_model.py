@@ -134,7 +134,12 @@ def main(argv: list[str] | None = None) -> dict:
     got = served.serve(tf.constant(x_val)).numpy()
     want = plain.predict(x_val, verbose=0)  # same weights, no augmentation layers
     max_diff = float(np.max(np.abs(got - want)))
-    assert max_diff == 0.0, f"exported model differs from the un-augmented one by {max_diff}"
+    # The same computation, but the serving graph and predict() may pick different CPU
+    # kernels (oneDNN, by CPU and batch shape): equal up to float32 rounding (measured
+    # 0.0 on an AVX-512 CPU, 2.3e-5 on logits of ~10 on an AVX2 one). Any augmentation
+    # left in the graph would move logits by far more.
+    bound = 1e-5 * max(1.0, float(np.max(np.abs(want))))
+    assert max_diff <= bound, f"exported model differs from the un-augmented one by {max_diff}"
 
     grid = os.path.join(args.out, "augment_grid.png")
     save_grid(grid, x_val[0] + 0.0)

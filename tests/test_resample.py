@@ -138,10 +138,12 @@ def test_output_length_formula(orig_sr, target_sr):
         assert tuple(y.shape) == (2, want), f"n={n}"
         assert len(signal.resample_poly(x[0], up, down)) == want
         assert tuple(dynamic(x).shape) == (2, want), f"n={n} (dynamic length)"
-        # Short inputs are the same signal as when followed by zeros.
+        # Short inputs are the same signal as when followed by zeros, up to float32
+        # rounding of a different summation order (measured 1.3e-6 on an AVX2 CPU for
+        # values up to ~4, 0 on AVX-512).
         longer = np.pad(x, [(0, 0), (0, kernel.width + 2 * kernel.hop)])
         np.testing.assert_allclose(
-            y.numpy(), resample(longer, orig_sr, target_sr).numpy()[:, :want], atol=1e-6
+            y.numpy(), resample(longer, orig_sr, target_sr).numpy()[:, :want], atol=4e-6
         )
     layer = Resample(orig_sr, target_sr)
     assert layer.compute_output_shape((None, None)) == (None, None)
