@@ -140,7 +140,7 @@ def run(quick: bool = False) -> list[dict]:
         _write_shards(records, n)
         for shuffle in (False, True):
             ds = audio_dataset(records, batch_size=BATCH, shuffle=shuffle, clip_seconds=1.0,
-                               shuffle_buffer=4096, seed=0)
+                               shuffle_buffer=4096, seed=0, cache=False)  # the file reader
             sec, clips = _steady(ds, warmup, batches, repeat)
             rows.append(row("tfaudio.data", sec, clips,
                             "audio_dataset " + ("shuffled" if shuffle else "in order")
@@ -161,7 +161,8 @@ def run(quick: bool = False) -> list[dict]:
         except Exception as err:  # optional rival: report, do not fail the suite
             rows.append(row("keras", None, None, f"unavailable: {type(err).__name__}: {err}",
                             rival=True))
-        batch = next(iter(audio_dataset(records, batch_size=BATCH, shuffle=False)))[0]
+        batch = next(iter(audio_dataset(records, batch_size=BATCH, shuffle=False,
+                                        cache=False)))[0]
         fn, x = _frontend(batch)
         w, r = repeats(quick)
         sec = time_call(lambda: fn(x), warmup=w, repeat=r)
@@ -169,7 +170,7 @@ def run(quick: bool = False) -> list[dict]:
                         "MelSpectrogram(64, n_fft 512, win 400, hop 160) + ln(mel+0.01), "
                         "tf.function, per batch, data in memory"))
         ds = audio_dataset(records, batch_size=BATCH, shuffle=True, clip_seconds=1.0,
-                           shuffle_buffer=4096, seed=0)
+                           shuffle_buffer=4096, seed=0, cache=False)
         sec, clips = _steady(ds.map(lambda a, y: (fn(a), y)), warmup, batches, repeat)
         rows.append(row("tfaudio.data + front end", sec, clips,
                         "shuffled audio_dataset feeding the front end (both share the cores)"))
