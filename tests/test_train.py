@@ -75,6 +75,7 @@ def test_recipe_typo_names_key_and_allowed_keys(tmp_path):
     ("augment.gain_db=[6.0, -6.0]", "augment.gain_db"),
     ("train.metrics=[\"f2\"]", "train.metrics \\['f2'\\] unknown"),
     ("epochs=3", "is not section.key"),
+    ("train.monitor=\"val_auc\"", "train.monitor = 'val_auc' is not logged; choose from"),
 ])
 def test_recipe_bad_values(override, message):
     with pytest.raises(R.RecipeError, match=message):

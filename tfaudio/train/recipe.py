@@ -234,8 +234,19 @@ def _check_values(recipe: Recipe) -> None:
     unknown = [m for m in recipe.train.metrics if m not in METRICS]
     if unknown:
         raise RecipeError(f"{src}: train.metrics {unknown} unknown; allowed {list(METRICS)}")
-    if recipe.data.multi_label and recipe.train.monitor in ("val_accuracy",):
-        raise RecipeError(f"{src}: train.monitor = 'val_accuracy' needs single-label data")
+    logged = ["loss", *recipe.train.metrics]
+    monitors = [*logged, *(f"val_{m}" for m in logged)]
+    if recipe.train.monitor not in monitors:
+        raise RecipeError(f"{src}: train.monitor = {recipe.train.monitor!r} is not logged; "
+                          f"choose from {monitors} (metrics come from train.metrics)")
+    if recipe.data.multi_label and "top5_accuracy" in recipe.train.metrics:
+        raise RecipeError(f"{src}: train.metrics 'top5_accuracy' needs single-label data")
+
+
+def check(recipe: Recipe) -> Recipe:
+    """Validates a (possibly edited) recipe's values; returns it. Raises RecipeError."""
+    _check_values(recipe)
+    return recipe
 
 
 def from_dict(table: dict, source: str = "<recipe>") -> Recipe:

@@ -116,7 +116,7 @@ def _media_examples(recipe: Recipe, path: str, num_classes: int) -> Any:
     return None
 
 
-def _start_run(recipe: Recipe, run_dir: str, resume: bool) -> None:
+def _start_run(run_dir: str, resume: bool) -> None:
     if resume:
         if not is_run(run_dir):
             raise RunError(f"--resume: {run_dir} is not a tfaudio run folder (no recipe.toml "
@@ -152,12 +152,12 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     import tensorflow as tf
 
     run_dir = run_dir or os.path.join("runs", recipe.name)
-    _start_run(recipe, run_dir, resume)
+    _start_run(run_dir, resume)
     if resume:
         recipe = recipe_lib.load(os.path.join(run_dir, "recipe.toml"))
     if epochs is not None:
         recipe.train.epochs = int(epochs)
-        recipe_lib._check_values(recipe)
+        recipe_lib.check(recipe)
     started = time.time()
     path = prepare_data(recipe, data_dir, run_dir, verbose)
     if data_dir:  # the recipe as run names its data (evaluate and --resume find it)
