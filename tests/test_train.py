@@ -232,6 +232,13 @@ def test_cli_errors(run, dataset, tmp_path, capsys):
     assert "neither a SavedModel" in capsys.readouterr().err
     assert main(["predict", run[0], str(tmp_path / "missing.wav")]) == 2
     assert "no such audio file" in capsys.readouterr().err
+    import shutil
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(os.path.join(run[0], "export"), foreign)
+    os.remove(foreign / "tfaudio.json")
+    assert main(["predict", str(foreign), str(tmp_path / "missing.wav")]) == 2
+    assert "no tfaudio.json beside the SavedModel" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------- resume after kill -9

@@ -52,15 +52,19 @@ def load(path: str) -> Served:
         raise FileNotFoundError(f"{export}: no labels.txt beside the SavedModel")
     with open(labels_path, encoding="utf-8") as f:
         labels = [line.rstrip("\n") for line in f if line.strip()]
-    config = {}
-    if os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as f:
-            config = json.load(f)
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{export}: no {CONFIG} beside the SavedModel (its sample rate "
+                                "and clip length); export it with `tfaudio train`")
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
     model = tf.saved_model.load(export)
     if "serve" not in model.signatures and not hasattr(model, "serve"):
         raise ValueError(f"{export}: the SavedModel has no 'serve' signature")
-    return Served(export, model, labels, int(config.get("sample_rate", 16000)),
-                  float(config.get("clip_seconds", 1.0)), bool(config.get("multi_label")))
+    try:
+        return Served(export, model, labels, int(config["sample_rate"]),
+                      float(config["clip_seconds"]), bool(config.get("multi_label", False)))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{config_path}: needs sample_rate and clip_seconds ({err})") from err
 
 
 def windows(audio: np.ndarray, length: int) -> np.ndarray:
