@@ -304,3 +304,30 @@ def test_multi_label_run_reports_map(dataset, tmp_path, capsys):
     assert json.load(open(os.path.join(run_dir, "export", "tfaudio.json")))["multi_label"]
     assert main(["evaluate", run_dir]) == 0
     assert "mAP" in capsys.readouterr().out
+
+
+def test_evaluation_scores_long_clips_like_predict(run, tmp_path):
+    """Clips longer than training clips are windowed and pooled as `tfaudio predict` does
+    (checked against the export served on WAV files of the same clips)."""
+    import soundfile
+
+    from tfaudio.train import load_run_model, load_served, predict_file
+    from tfaudio.train.evaluate import predict_split
+
+    run_dir, _ = run
+    long_dir = str(tmp_path / "long")
+    tfd.synth_dataset(long_dir, classes=CLASSES, clips_per_class=2, seconds=2.5, seed=5,
+                      splits="train=1.0")
+    model, recipe, labels = load_run_model(run_dir)
+    probs, targets = predict_split(model, recipe, long_dir, "train", len(labels))
+    assert probs.shape == (8, len(labels)) and targets.shape == (8,)
+    served = load_served(run_dir)
+    ds = tfd.audio_dataset(long_dir, split="train", batch_size=1, shuffle=False, cache=False)
+    for i, (audio, label) in enumerate(ds):
+        path = str(tmp_path / f"{i}.wav")
+        soundfile.write(path, np.asarray(audio)[0], 16000, subtype="PCM_16")
+        result = predict_file(served, path, top_k=1)
+        assert result["windows"] == 4  # 2.5 s in 1 s windows, hop 0.5 s, last at the end
+        assert int(label[0]) == targets[i]
+        np.testing.assert_allclose([result["probabilities"][n] for n in labels], probs[i],
+                                   atol=1e-5)

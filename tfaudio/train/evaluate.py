@@ -11,22 +11,50 @@ import numpy as np
 from tfaudio.train.recipe import Recipe
 
 
-def predict_split(model: Any, recipe: Recipe, path: str, split: str,
-                  num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def predict_split(model: Any, recipe: Recipe, path: str, split: str, num_classes: int,
+                  batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities ``(clips, classes)``, targets) of every clip of ``split``.
 
-    Clips are cut as in training (``clip_seconds`` from the start, zero-padded).
+    Whole clips are scored as ``tfaudio predict`` scores files: cut into training-length
+    windows with 50 % overlap (a shorter clip is zero-padded to one window), window
+    probabilities averaged (max-pooled for multi-label). Clips of exactly
+    ``clip_seconds`` give one window each: the training crop.
     """
-    from tfaudio.train.run import make_dataset
+    from tfaudio.data import audio_dataset
+    from tfaudio.train.predict import pool_windows, windows
 
-    ds = make_dataset(recipe, path, split, False, num_classes)
-    probs, targets = [], []
+    d = recipe.data
+    length = max(1, round(d.clip_seconds * d.sample_rate))
+    ds = audio_dataset(path, split=split, sample_rate=d.sample_rate, clip_seconds=None,
+                       batch_size=1, shuffle=False, cache=False, mono=True,
+                       labels="multi_hot" if d.multi_label else "int", num_classes=num_classes)
+    pending: list[np.ndarray] = []
+    owners: list[int] = []
+    window_probs: list[np.ndarray] = []
+    targets = []
+
+    def flush():
+        x = np.concatenate(pending)
+        for i in range(0, len(x), batch):
+            window_probs.append(np.asarray(model(x[i:i + batch], training=False)))
+        pending.clear()
+
     for audio, label in ds:
-        probs.append(np.asarray(model(audio, training=False)))
-        targets.append(np.asarray(label))
-    if not probs:
+        w = windows(np.asarray(audio)[0], length)
+        pending.append(w)
+        owners.extend([len(targets)] * len(w))
+        targets.append(np.asarray(label)[0])
+        if sum(len(p) for p in pending) >= 4 * batch:
+            flush()
+    if pending:
+        flush()
+    if not targets:
         raise ValueError(f"{path}: split {split!r} has no clips")
-    return np.concatenate(probs), np.concatenate(targets)
+    probs = np.concatenate(window_probs)
+    owners_arr = np.asarray(owners)
+    clips = np.stack([pool_windows(probs[owners_arr == i], d.multi_label)
+                      for i in range(len(targets))])
+    return clips, np.stack(targets)
 
 
 def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: list[str],

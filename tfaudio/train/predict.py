@@ -86,6 +86,12 @@ def windows(audio: np.ndarray, length: int) -> np.ndarray:
     return np.stack([audio[s:s + length] for s in starts])
 
 
+def pool_windows(probs: np.ndarray, multi_label: bool) -> np.ndarray:
+    """Clip probabilities from ``(windows, classes)``: mean, or max for multi-label
+    (a tag present anywhere in the clip)."""
+    return probs.max(axis=0) if multi_label else probs.mean(axis=0)
+
+
 def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> dict:
     """Class probabilities of one audio file.
 
@@ -109,7 +115,7 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
     wins = windows(mono, length)
     probs = np.concatenate([np.asarray(served.module.serve(tf.constant(wins[i:i + batch])))
                             for i in range(0, len(wins), batch)])
-    clip = probs.max(axis=0) if served.multi_label else probs.mean(axis=0)
+    clip = pool_windows(probs, served.multi_label)
     order = np.argsort(-clip)[:top_k]
     return {"file": path, "seconds": round(len(mono) / served.sample_rate, 3),
             "windows": int(len(wins)),
