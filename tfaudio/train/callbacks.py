@@ -133,10 +133,9 @@ class TensorBoardMedia(keras.callbacks.Callback):
         resample = self._layer("resample")
         if resample is not None:
             x = resample(x)
-        for name in ("waveform_augmentation",):
-            layer = self._layer(name)
-            if layer is not None:
-                x = layer(x, training=True)
+        wave_aug = self._layer("waveform_augmentation")
+        if wave_aug is not None:
+            x = wave_aug(x, training=True)
         mel = self._layer("log_mel")(x)
         spec_aug = self._layer("spectrogram_augmentation")
         if spec_aug is not None:

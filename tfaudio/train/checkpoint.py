@@ -1,8 +1,10 @@
 """Run checkpoints: model weights + optimiser state + loop state, written atomically.
 
-Layout inside a run folder::
+Keras's ``.weights.h5`` of a compiled model holds the optimiser's variables (step
+counter, moments) beside the model's, so one file restores both. Layout inside a run
+folder::
 
-    checkpoints/epoch-0003/   model.weights.h5, optimizer.npz, state.json
+    checkpoints/epoch-0003/   model.weights.h5, state.json
     checkpoints/latest        "epoch-0003"
     checkpoints/best.weights.h5
 
@@ -18,8 +20,6 @@ import os
 import shutil
 from typing import Any
 
-import numpy as np
-
 LATEST = "latest"
 KEEP = 2  # epoch checkpoints kept (plus best)
 
@@ -33,25 +33,6 @@ def _atomic_write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def optimizer_state(optimizer: Any) -> dict[str, np.ndarray]:
-    """The optimiser's variables (step counter, moments) by path."""
-    return {v.path: np.asarray(v.numpy()) for v in optimizer.variables}
-
-
-def restore_optimizer(optimizer: Any, model: Any, values: dict[str, np.ndarray]) -> None:
-    """Builds ``optimizer`` for ``model`` and assigns saved variables (paths must match)."""
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
-    current = {v.path: v for v in optimizer.variables}
-    missing = sorted(set(current) - set(values))
-    extra = sorted(set(values) - set(current))
-    if missing or extra:
-        raise ValueError("the checkpoint's optimiser state does not fit this model: missing "
-                         f"{missing[:5]}, unexpected {extra[:5]}")
-    for path, var in current.items():
-        var.assign(values[path])
-
-
 def save(ckpt_dir: str, epoch: int, model: Any, state: dict) -> str:
     """Writes ``checkpoints/epoch-NNNN`` for the end of ``epoch`` (1-based) and points
     ``latest`` at it; removes older epochs beyond :data:`KEEP`."""
@@ -61,11 +42,7 @@ def save(ckpt_dir: str, epoch: int, model: Any, state: dict) -> str:
     tmp = os.path.join(ckpt_dir, f".tmp-{name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    model.save_weights(os.path.join(tmp, "model.weights.h5"))
-    state_arrays = optimizer_state(model.optimizer)
-    with open(os.path.join(tmp, "optimizer.npz"), "wb") as f:
-        np.savez(f, **{f"v{i}": v for i, v in enumerate(state_arrays.values())},
-                 paths=np.array(list(state_arrays), dtype=object))
+    model.save_weights(os.path.join(tmp, "model.weights.h5"))  # optimiser included
     _atomic_write(os.path.join(tmp, "state.json"), json.dumps({**state, "epoch": epoch},
                                                               indent=1))
     shutil.rmtree(final, ignore_errors=True)
@@ -96,11 +73,9 @@ def read_state(path: str) -> dict:
 
 
 def restore(path: str, model: Any) -> dict:
-    """Loads weights and optimiser state of checkpoint ``path`` into ``model``; returns
-    its state dict (``epoch``, loop state)."""
+    """Loads weights and optimiser state of checkpoint ``path`` into the compiled ``model``;
+    returns its state dict (``epoch``, loop state)."""
+    if not model.optimizer.built:  # its variables must exist to be loaded
+        model.optimizer.build(model.trainable_variables)
     model.load_weights(os.path.join(path, "model.weights.h5"))
-    with np.load(os.path.join(path, "optimizer.npz"), allow_pickle=True) as z:
-        paths = list(z["paths"])
-        values = {p: z[f"v{i}"] for i, p in enumerate(paths)}
-    restore_optimizer(model.optimizer, model, values)
     return read_state(path)
