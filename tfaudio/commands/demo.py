@@ -159,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
 def _write_wav(path: pathlib.Path, audio, sample_rate: int) -> None:
     import wave
 
-    import numpy as np
+    from tfaudio.data.schema import to_pcm16
 
-    pcm = np.clip(np.rint(np.asarray(audio) * 32768.0), -32768, 32767).astype("<i2")
+    pcm = to_pcm16(audio).astype("<i2")  # the records' own rounding
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
