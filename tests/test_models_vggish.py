@@ -17,26 +17,28 @@ V = importlib.import_module("tfaudio.models.vggish")
 
 
 # ------------------------------------------------------------- the oracle
-def _reference_examples(x: np.ndarray) -> np.ndarray:
+def _reference_examples(x: np.ndarray, window: int = 400, hop: int = 160, n_fft: int = 512,
+                        n_mels: int = 64, f_min: float = 125.0, f_max: float = 7500.0,
+                        patch: int = 96) -> np.ndarray:
     """VGGish's waveform_to_examples at 16 kHz, float64 NumPy, written from the spec
-    (shared/reference/models-spec.md 1.2-1.3), not from the reference code."""
-    window, hop, n_fft = 400, 160, 512
+    (shared/reference/models-spec.md 1.2-1.3), not from the reference code; the
+    keyword arguments change its settings (defaults: VGGish's)."""
     n_frames = 1 + (len(x) - window) // hop
     frames = np.stack([x[i * hop: i * hop + window] for i in range(max(n_frames, 0))])
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window) / window)  # periodic
     mag = np.abs(np.fft.rfft(frames * hann, n=n_fft))  # zero-padded at the end
     mel = lambda f: 1127.0 * np.log(1.0 + f / 700.0)  # noqa: E731
     bins_mel = mel(np.linspace(0.0, 8000.0, n_fft // 2 + 1))
-    edges = np.linspace(mel(125.0), mel(7500.0), 64 + 2)
-    fb = np.zeros((n_fft // 2 + 1, 64))
-    for i in range(64):
+    edges = np.linspace(mel(f_min), mel(f_max), n_mels + 2)
+    fb = np.zeros((n_fft // 2 + 1, n_mels))
+    for i in range(n_mels):
         lo, c, hi = edges[i: i + 3]
         fb[:, i] = np.maximum(0.0, np.minimum((bins_mel - lo) / (c - lo), (hi - bins_mel) / (hi - c)))
     fb[0, :] = 0.0
     log_mel = np.log(mag @ fb + 0.01)
-    n_ex = 1 + (len(log_mel) - 96) // 96 if len(log_mel) >= 96 else 0
-    return np.stack([log_mel[i * 96: i * 96 + 96] for i in range(n_ex)]) if n_ex else \
-        np.zeros((0, 96, 64))
+    n_ex = 1 + (len(log_mel) - patch) // patch if len(log_mel) >= patch else 0
+    return np.stack([log_mel[i * patch: i * patch + patch] for i in range(n_ex)]) if n_ex \
+        else np.zeros((0, patch, n_mels))
 
 
 def _signals():
@@ -65,6 +67,36 @@ def test_frontend_float32_within_1e3(name):
     x = _signals()[name]
     got = V.vggish_frontend()(x[None].astype(np.float32))[0]
     assert_close(got, _reference_examples(x), atol=1e-3, what=f"{name} float32")
+
+
+@pytest.mark.parametrize("name", ["noise", "speech"])
+def test_frontend_other_settings_equal_reference(name):
+    """The DSP knobs a [tune] search turns (bands, window, hop, FFT, band edges, patch
+    length) keep the recipe: the oracle with the same settings, float64, 1e-9."""
+    s = V.LogMel(n_mels=40, window_length=640, hop_length=320, n_fft=1024, f_min=60.0,
+                 f_max=8000.0, patch_frames=48)
+    x = _signals()[name]
+    got = V.vggish_frontend(dtype="float64", log_mel=s)(x[None])[0]
+    ref = _reference_examples(x, window=640, hop=320, n_fft=1024, n_mels=40, f_min=60.0,
+                              f_max=8000.0, patch=48)
+    assert got.shape == ref.shape == (3, 48, 40)
+    assert_close(got, ref, atol=1e-9, what=f"{name} other settings")
+
+
+def test_log_mel_settings_checked():
+    with pytest.raises(ValueError, match="n_fft = 256 must be >= window_length = 400"):
+        V.LogMel(n_fft=256)
+    with pytest.raises(ValueError, match="f_max <= 8000"):
+        V.LogMel(f_max=9000.0)
+    assert V.LogMel(n_mels=32, hop_length=320, patch_frames=48).min_samples == 15440
+
+
+def test_classifier_with_other_settings_pads_short_clips():
+    s = V.LogMel(n_mels=32, window_length=640, hop_length=320, n_fft=1024, patch_frames=48)
+    model = V.vggish_classifier(3, width=0.0625, log_mel=s)
+    assert tuple(model.get_layer("vggish").layer.inputs[0].shape) == (None, 48, 32)
+    assert tuple(model(np.zeros([2, 40000], np.float32)).shape) == (2, 3)
+    assert tuple(model(np.zeros([1, 3000], np.float32)).shape) == (1, 3)  # padded to a patch
 
 
 def test_mel_matrix_facts():

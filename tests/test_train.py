@@ -76,6 +76,10 @@ def test_recipe_typo_names_key_and_allowed_keys(tmp_path):
     ("train.metrics=[\"f2\"]", "train.metrics \\['f2'\\] unknown"),
     ("epochs=3", "is not section.key"),
     ("train.monitor=\"val_auc\"", "train.monitor = 'val_auc' is not logged; choose from"),
+    ("train.strategy=\"tpu\"", "train.strategy = 'tpu' is not allowed; choose from"),
+    ("frontend.n_fft=256", "frontend.n_fft = 256 is shorter than the window"),
+    ("frontend.f_max=9000.0", "f_max <= 8000 Hz"),
+    ("frontend.n_mels=4", "frontend.n_mels = 4 is outside 8..256"),
 ])
 def test_recipe_bad_values(override, message):
     with pytest.raises(R.RecipeError, match=message):
@@ -88,6 +92,23 @@ def test_overrides_are_toml_values():
                      "augment.noise_snr_db=[]"])
     assert recipe.model.width == 0.5 and recipe.train.jit_compile is False
     assert recipe.name == "other" and recipe.augment.noise_snr_db == []
+
+
+def test_frontend_keys_are_log_mel_settings():
+    from tfaudio.models import LogMel
+
+    default = R.load(os.path.join(ROOT, "models", "vggish_small.toml"))
+    assert LogMel(**R.log_mel_settings(default.frontend)) == LogMel()  # exact VGGish
+    other = R.load(os.path.join(ROOT, "models", "vggish_small.toml"),
+                   ["frontend.hop_ms=20.0", "frontend.window_ms=40.0", "frontend.n_fft=1024",
+                    "frontend.n_mels=32"])
+    assert R.log_mel_settings(other.frontend) == {
+        "n_mels": 32, "window_length": 640, "hop_length": 320, "n_fft": 1024,
+        "f_min": 125.0, "f_max": 7500.0, "patch_frames": 48}
+    with pytest.raises(R.RecipeError, match="patch_seconds = 0.25 is 8 frames at hop_ms = "
+                                            "20.0; need >= 16"):
+        R.load(os.path.join(ROOT, "models", "vggish_small.toml"),
+               ["frontend.hop_ms=20.0", "frontend.patch_seconds=0.25"])
 
 
 def test_warmup_cosine_schedule_formula():

@@ -6,6 +6,7 @@
 
 from tfaudio.models.blocks import AttentionPooling, PerPatch
 from tfaudio.models.vggish import (
+    LogMel,
     compute_pca_params,
     load_pca_params,
     vggish,
@@ -15,6 +16,7 @@ from tfaudio.models.vggish import (
 )
 
 __all__ = [
+    "LogMel",
     "AttentionPooling",
     "PerPatch",
     "compute_pca_params",

@@ -18,6 +18,7 @@ postprocessor         PCA ``E (e - mu)``, clip [-2, 2], ``uint8((p + 2) * 255 / 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -39,8 +40,6 @@ EMBEDDING_SIZE = 128
 QUANTIZE_MIN, QUANTIZE_MAX = -2.0, 2.0
 # Samples for the first complete patch: 400 + 95 * 160 = 15600 (0.975 s).
 MIN_SAMPLES = WINDOW + (PATCH_FRAMES - 1) * HOP
-# Offset of the 400-sample window inside the librosa-style centred 512-sample frame.
-_SHIFT = (N_FFT - WINDOW) // 2
 
 # (name, filters) per conv layer, "pool" for 2x2 max-pool: the paper's configuration A
 # as released (vggish_slim.define_vggish_slim).
@@ -53,29 +52,82 @@ VGGISH_LAYERS = (
 VGGISH_FC = (("fc1_1", 4096), ("fc1_2", 4096))
 
 
-def vggish_log_mel_layers(pad_short: bool = False, dtype: Any = None) -> list:
+@dataclass(frozen=True)
+class LogMel:
+    """Settings of the VGGish-style log-mel front end; the defaults are VGGish's.
+
+    All sizes are in samples at 16 kHz. Changing them (for a search over the DSP, say)
+    keeps the recipe: un-centred periodic Hann windows, magnitude, HTK mel triangles
+    linear in mels without a DC weight, ``ln(mel + 0.01)``, complete patches.
+
+    Args:
+        n_mels: mel bands.
+        window_length: analysis window (400 = 25 ms).
+        hop_length: frame hop (160 = 10 ms).
+        n_fft: FFT size, at least ``window_length``.
+        f_min, f_max: mel band edges in Hz, ``0 <= f_min < f_max <= 8000``.
+        patch_frames: frames per patch (96 = 0.96 s at a 10 ms hop).
+
+    Example:
+        >>> LogMel(n_mels=32, hop_length=320, patch_frames=48).min_samples
+        15440
+    """
+
+    n_mels: int = NUM_BANDS
+    window_length: int = WINDOW
+    hop_length: int = HOP
+    n_fft: int = N_FFT
+    f_min: float = MEL_MIN_HZ
+    f_max: float = MEL_MAX_HZ
+    patch_frames: int = PATCH_FRAMES
+
+    def __post_init__(self):
+        for key in ("n_mels", "window_length", "hop_length", "n_fft", "patch_frames"):
+            _checks.positive_int(key, getattr(self, key))
+        if self.n_fft < self.window_length:
+            raise ValueError(f"n_fft = {self.n_fft} must be >= window_length = "
+                             f"{self.window_length}")
+        if not 0.0 <= self.f_min < self.f_max <= SAMPLE_RATE / 2:
+            raise ValueError(f"f_min = {self.f_min}, f_max = {self.f_max}: need 0 <= f_min < "
+                             f"f_max <= {SAMPLE_RATE // 2} Hz")
+
+    @property
+    def shift(self) -> int:
+        """Zeros padded on both ends so the centred window starts at sample 0."""
+        return (self.n_fft - self.window_length) // 2
+
+    @property
+    def min_samples(self) -> int:
+        """Samples of the first complete patch (15600 = 0.975 s for VGGish)."""
+        return self.window_length + (self.patch_frames - 1) * self.hop_length
+
+
+def vggish_log_mel_layers(pad_short: bool = False, dtype: Any = None,
+                          log_mel: LogMel | None = None) -> list:
     """The tfaudio layers of VGGish's log-mel (waveform -> ``(batch, frames, 64)``).
 
     ``Pad`` puts the 400-sample window where ``mel_features`` has it (the start of an
     un-centred 512-point frame: 56 zeros on both ends make the librosa-style centred
     window see the same samples; magnitudes are shift-invariant), so the frame count is
     ``1 + (n - 400) // 160``. With ``pad_short`` clips are zero-padded at the end to
-    0.975 s, enough for one patch.
+    0.975 s, enough for one patch. ``log_mel`` changes the settings (:class:`LogMel`).
     """
-    min_length = MIN_SAMPLES + 2 * _SHIFT if pad_short else N_FFT
+    s = log_mel or LogMel()
+    min_length = s.min_samples + 2 * s.shift if pad_short else s.n_fft
     kw = {} if dtype is None else {"dtype": dtype}
     return [
-        L.Pad(_SHIFT, _SHIFT, min_length=min_length, name="pad", **kw),
-        L.Spectrogram(N_FFT, hop_length=HOP, win_length=WINDOW, window="hann", center=False,
-                      power=1.0, name="magnitude", **kw),
-        L.MelFilterbank(SAMPLE_RATE, N_FFT, NUM_BANDS, MEL_MIN_HZ, MEL_MAX_HZ, htk=True,
+        L.Pad(s.shift, s.shift, min_length=min_length, name="pad", **kw),
+        L.Spectrogram(s.n_fft, hop_length=s.hop_length, win_length=s.window_length,
+                      window="hann", center=False, power=1.0, name="magnitude", **kw),
+        L.MelFilterbank(SAMPLE_RATE, s.n_fft, s.n_mels, s.f_min, s.f_max, htk=True,
                         norm=None, triangles="mel", name="mel", **kw),
         L.Log(LOG_OFFSET, name="log", **kw),
     ]
 
 
 def vggish_frontend(pad_short: bool = False, dtype: Any = None,
-                    name: str = "vggish_frontend") -> keras.Sequential:
+                    name: str = "vggish_frontend", log_mel: LogMel | None = None
+                    ) -> keras.Sequential:
     """VGGish's input features as a Keras model: waveform -> 96 x 64 log-mel patches.
 
     Equal to ``vggish_input.waveform_to_examples`` at 16 kHz (float64 to 1e-9 with
@@ -86,6 +138,7 @@ def vggish_frontend(pad_short: bool = False, dtype: Any = None,
             Without it they give zero patches, as the reference does.
         dtype: layer dtype (``"float64"`` computes in float64 end to end).
         name: model name.
+        log_mel: other front-end settings (:class:`LogMel`); default VGGish's.
 
     Returns:
         ``keras.Sequential``: ``(batch, time)`` 16 kHz float waveforms ->
@@ -96,11 +149,12 @@ def vggish_frontend(pad_short: bool = False, dtype: Any = None,
         >>> vggish_frontend()(np.zeros([2, 48000], "float32")).shape
         TensorShape([2, 3, 96, 64])
     """
+    s = log_mel or LogMel()
     kw = {} if dtype is None else {"dtype": dtype}
     return keras.Sequential(
         [keras.Input((None,), dtype=dtype or "float32", name="waveform"),
-         *vggish_log_mel_layers(pad_short, dtype),
-         L.Patches(PATCH_FRAMES, PATCH_FRAMES, name="patches", **kw)],
+         *vggish_log_mel_layers(pad_short, dtype, s),
+         L.Patches(s.patch_frames, s.patch_frames, name="patches", **kw)],
         name=name,
     )
 
@@ -110,7 +164,8 @@ def _scaled(n: int, width: float) -> int:
 
 
 def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, width: float = 1.0,
-           classes: int = 527, batch_norm: bool = False, name: str = "vggish") -> keras.Model:
+           classes: int = 527, batch_norm: bool = False, name: str = "vggish",
+           input_shape: tuple[int, int] = (PATCH_FRAMES, NUM_BANDS)) -> keras.Model:
     """The VGGish network: one 96 x 64 log-mel patch -> embedding.
 
     The layer table (``VGGISH_LAYERS``, ``VGGISH_FC``): 3x3 convolutions (stride 1,
@@ -129,6 +184,7 @@ def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, widt
         batch_norm: batch normalisation after every convolution (before the ReLU). Not
             in the paper; it makes small models train faster from scratch.
         name: model name.
+        input_shape: ``(frames, mel bands)`` of a patch (another :class:`LogMel`).
 
     Returns:
         ``keras.Model``: ``(batch, 96, 64)`` -> ``(batch, embedding_size)`` (or
@@ -140,8 +196,9 @@ def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, widt
     """
     width = _checks.positive_float("width", width)
     embedding_size = _checks.positive_int("embedding_size", embedding_size)
-    inp = keras.Input((PATCH_FRAMES, NUM_BANDS), name="log_mel_patch")
-    x = keras.layers.Reshape((PATCH_FRAMES, NUM_BANDS, 1), name="channel")(inp)
+    frames, bands = (_checks.positive_int("input_shape", n) for n in input_shape)
+    inp = keras.Input((frames, bands), name="log_mel_patch")
+    x = keras.layers.Reshape((frames, bands, 1), name="channel")(inp)
     for spec in VGGISH_LAYERS:
         if isinstance(spec, str):
             x = keras.layers.MaxPooling2D(2, strides=2, padding="same", name=spec)(x)
@@ -171,7 +228,8 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
                       batch_norm: bool = False, dropout: float = 0.0,
                       waveform_augmentation: Sequence[keras.layers.Layer] = (),
                       spectrogram_augmentation: Sequence[keras.layers.Layer] = (),
-                      name: str = "vggish_classifier") -> keras.Model:
+                      name: str = "vggish_classifier",
+                      log_mel: LogMel | None = None) -> keras.Model:
     """Waveform in, class probabilities out: VGGish front end and body, clip pooling.
 
     ``waveform (batch, time) -> [resample to 16 kHz] -> [waveform augmentation] -> log-mel
@@ -191,6 +249,7 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
         waveform_augmentation: layers applied to the waveform (e.g. ``AddNoise``).
         spectrogram_augmentation: layers applied to the log-mel (e.g. ``SpecAugment``).
         name: model name.
+        log_mel: front-end settings (:class:`LogMel`); default VGGish's exact ones.
 
     Returns:
         ``keras.Model`` ``(batch, time) -> (batch, num_classes)`` with layers named
@@ -212,11 +271,13 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
         x = L.Resample(sample_rate, SAMPLE_RATE, name="resample")(x)
     if waveform_augmentation:
         x = keras.Sequential(list(waveform_augmentation), name="waveform_augmentation")(x)
-    x = keras.Sequential(vggish_log_mel_layers(pad_short), name="log_mel")(x)
+    settings = log_mel or LogMel()
+    x = keras.Sequential(vggish_log_mel_layers(pad_short, log_mel=settings), name="log_mel")(x)
     if spectrogram_augmentation:
         x = keras.Sequential(list(spectrogram_augmentation), name="spectrogram_augmentation")(x)
-    x = L.Patches(PATCH_FRAMES, PATCH_FRAMES, name="patches")(x)
-    body = vggish(embedding_size=embedding_size, width=width, batch_norm=batch_norm)
+    x = L.Patches(settings.patch_frames, settings.patch_frames, name="patches")(x)
+    body = vggish(embedding_size=embedding_size, width=width, batch_norm=batch_norm,
+                  input_shape=(settings.patch_frames, settings.n_mels))
     x = PerPatch(body, name="vggish")(x)  # (batch, patches, embedding)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)

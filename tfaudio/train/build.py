@@ -29,7 +29,8 @@ def augmentation(recipe: Recipe, seed: int) -> tuple[list, list]:
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     """The recipe's model (waveform at ``data.sample_rate`` in, probabilities out)."""
-    from tfaudio.models import vggish_classifier
+    from tfaudio.models import LogMel, vggish_classifier
+    from tfaudio.train.recipe import log_mel_settings
 
     wave, spec = augmentation(recipe, recipe.train.seed)
     m = recipe.model
@@ -37,7 +38,8 @@ def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
         num_classes, multi_label=recipe.data.multi_label, pooling=m.pooling, width=m.width,
         embedding_size=m.embedding_size, sample_rate=recipe.data.sample_rate,
         pad_short=recipe.frontend.pad_short, batch_norm=m.batch_norm, dropout=m.dropout,
-        waveform_augmentation=wave, spectrogram_augmentation=spec, name=recipe.name)
+        waveform_augmentation=wave, spectrogram_augmentation=spec, name=recipe.name,
+        log_mel=LogMel(**log_mel_settings(recipe.frontend)))
 
 
 @keras.saving.register_keras_serializable(package="tfaudio")

@@ -57,10 +57,22 @@ class Data:
 
 @dataclass
 class Frontend:
-    """``[frontend]``: the model's input features (``vggish``: the exact VGGish log-mel)."""
+    """``[frontend]``: the model's input features, computed at 16 kHz in the graph.
+
+    ``vggish`` with the defaults is VGGish's exact log-mel (25 ms windows, 10 ms hop,
+    512-point FFT, 64 mel bands 125-7500 Hz, 0.96 s patches); the other keys change it
+    (e.g. in a ``[tune]`` search) and keep the recipe.
+    """
 
     name: str = "vggish"
     pad_short: bool = True
+    n_mels: int = 64
+    window_ms: float = 25.0
+    hop_ms: float = 10.0
+    n_fft: int = 512
+    f_min: float = 125.0
+    f_max: float = 7500.0
+    patch_seconds: float = 0.96
 
 
 @dataclass
@@ -113,7 +125,13 @@ class Schedule:
 
 @dataclass
 class Train:
-    """``[train]``: the loop. ``patience`` 0 turns early stopping off."""
+    """``[train]``: the loop. ``patience`` 0 turns early stopping off.
+
+    ``strategy``: ``default`` (one device), ``mirrored`` (``tf.distribute.
+    MirroredStrategy`` over the local GPUs, or CPU replicas) or ``multiworker``
+    (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``). ``batch_size`` is the global
+    batch, split across replicas.
+    """
 
     epochs: int = 10
     batch_size: int = 32
@@ -124,6 +142,7 @@ class Train:
     restore_best: bool = True
     metrics: list = field(default_factory=lambda: ["accuracy"])
     tensorboard_examples: int = 4
+    strategy: str = "default"
 
 
 SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Model,
@@ -134,7 +153,9 @@ CHOICES = {
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine", "exponential"),
+    ("train", "strategy"): ("default", "mirrored", "multiworker"),
 }
+FRONTEND_RATE = 16000  # the front end's sample rate (the model resamples to it)
 METRICS = ("accuracy", "top5_accuracy", "auc", "pr_auc")
 
 
@@ -239,8 +260,43 @@ def _check_values(recipe: Recipe) -> None:
     if recipe.train.monitor not in monitors:
         raise RecipeError(f"{src}: train.monitor = {recipe.train.monitor!r} is not logged; "
                           f"choose from {monitors} (metrics come from train.metrics)")
+    _check_frontend(recipe)
     if recipe.data.multi_label and "top5_accuracy" in recipe.train.metrics:
         raise RecipeError(f"{src}: train.metrics 'top5_accuracy' needs single-label data")
+
+
+def log_mel_settings(frontend: Frontend) -> dict:
+    """``[frontend]`` in samples at 16 kHz: the keyword arguments of
+    :class:`tfaudio.models.LogMel` (``n_mels``, ``window_length``, ``hop_length``,
+    ``n_fft``, ``f_min``, ``f_max``, ``patch_frames``)."""
+    ms = FRONTEND_RATE / 1000.0
+    hop = max(1, round(frontend.hop_ms * ms))
+    return {"n_mels": frontend.n_mels, "window_length": max(1, round(frontend.window_ms * ms)),
+            "hop_length": hop, "n_fft": frontend.n_fft, "f_min": frontend.f_min,
+            "f_max": frontend.f_max,
+            "patch_frames": max(1, round(frontend.patch_seconds * FRONTEND_RATE / hop))}
+
+
+def _check_frontend(recipe: Recipe) -> None:
+    src, f = recipe.source, recipe.frontend
+    ranges = [("n_mels", 8, 256), ("window_ms", 5.0, 100.0), ("hop_ms", 2.5, 50.0),
+              ("n_fft", 128, 4096), ("patch_seconds", 0.25, 4.0)]
+    for key, low, high in ranges:
+        value = getattr(f, key)
+        if not low <= value <= high:
+            raise RecipeError(f"{src}: frontend.{key} = {value!r} is outside {low}..{high}")
+    s = log_mel_settings(f)
+    if f.n_fft < s["window_length"]:
+        raise RecipeError(f"{src}: frontend.n_fft = {f.n_fft} is shorter than the window "
+                          f"(window_ms = {f.window_ms} is {s['window_length']} samples at 16 kHz)")
+    if not 0.0 <= f.f_min < f.f_max <= FRONTEND_RATE / 2:
+        raise RecipeError(f"{src}: frontend.f_min = {f.f_min}, f_max = {f.f_max}: need "
+                          f"0 <= f_min < f_max <= {FRONTEND_RATE // 2} Hz (the front end runs "
+                          "at 16 kHz)")
+    if s["patch_frames"] < 16:
+        raise RecipeError(f"{src}: frontend.patch_seconds = {f.patch_seconds} is "
+                          f"{s['patch_frames']} frames at hop_ms = {f.hop_ms}; need >= 16 "
+                          "(the network pools by 16 in time)")
 
 
 def check(recipe: Recipe) -> Recipe:
