@@ -105,7 +105,7 @@ def test_frontend_keys_are_log_mel_settings():
     assert R.log_mel_settings(other.frontend) == {
         "n_mels": 32, "window_length": 640, "hop_length": 320, "n_fft": 1024,
         "f_min": 125.0, "f_max": 7500.0, "patch_frames": 48}
-    with pytest.raises(R.RecipeError, match="patch_seconds = 0.25 is 8 frames at hop_ms = "
+    with pytest.raises(R.RecipeError, match="patch_seconds = 0.25 is 12 frames at hop_ms = "
                                             "20.0; need >= 16"):
         R.load(os.path.join(ROOT, "models", "vggish_small.toml"),
                ["frontend.hop_ms=20.0", "frontend.patch_seconds=0.25"])
