@@ -22,23 +22,37 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="continue the run in --out from its last checkpoint")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe key, e.g. --set model.width=0.5 (repeatable)")
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default=None,
+                   help="override [train] strategy: one device, MirroredStrategy over the "
+                        "local devices, or MultiWorkerMirroredStrategy from TF_CONFIG")
+    p.add_argument("--cpu-replicas", type=int, default=0, metavar="N",
+                   help="with --strategy mirrored and no GPU: mirror over N logical CPU "
+                        "devices (testing distributed training on one machine)")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bars")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tfaudio.train import RecipeError, RunError, load_recipe, train
+    from tfaudio.train.distribute import DistributeError
 
     try:
         recipe = load_recipe(args.recipe, args.set)
         if args.epochs is not None and args.epochs < 1:
             raise RecipeError(f"--epochs {args.epochs}: must be >= 1")
+        if args.cpu_replicas < 0:
+            raise RecipeError(f"--cpu-replicas {args.cpu_replicas}: must be >= 0")
         out = args.out or os.path.join("runs", recipe.name)
         summary = train(recipe, data_dir=args.data, run_dir=out, epochs=args.epochs,
-                        resume=args.resume, verbose=2 if args.quiet else 1)
-    except (RecipeError, RunError, FileNotFoundError, ValueError) as err:
+                        resume=args.resume, verbose=2 if args.quiet else 1,
+                        strategy=args.strategy, cpu_replicas=args.cpu_replicas)
+    except (RecipeError, RunError, DistributeError, FileNotFoundError, ValueError) as err:
         print(f"tfaudio train: {err}", file=sys.stderr)
         return 2
+    if not summary.get("chief", True):
+        print(f"worker {summary['worker']} of {summary['workers']} done "
+              f"({summary['epochs_run']} epochs); the chief writes {out}")
+        return 0
     test = summary.get("test", {})
     score = (f"test accuracy {test['accuracy']:.3f}" if "accuracy" in test
              else f"test mAP {test['mAP']:.3f}" if "mAP" in test else "no test split")

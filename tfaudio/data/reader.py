@@ -717,7 +717,8 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
                   cache: bool | str = "auto", repeat: bool = False, labels: str = "int", *,
                   skip_corrupt: bool = False, mono: bool = False,
                   num_classes: int | None = None, seed: int | None = None,
-                  shuffle_buffer: int | None = None, drop_remainder: bool = False) -> Any:
+                  shuffle_buffer: int | None = None, drop_remainder: bool = False,
+                  deterministic: bool | None = None) -> Any:
     """A batched ``tf.data.Dataset`` of ``(audio, label)`` from raw-audio TFRecords.
 
     Args:
@@ -753,6 +754,10 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
             least ``batch_size``, at most 10,000; when cached, every record of the
             split: the buffer then only holds references to the cache).
         drop_remainder: drop the last short batch (static batch dimension).
+        deterministic: produce the same order on every run (for a given ``seed``).
+            ``None`` (default): only when not shuffling; a shuffled read then takes
+            records in the order the parallel reads finish (faster, but the order
+            differs between runs even with a ``seed``).
 
     Returns:
         ``tf.data.Dataset`` of ``(audio, label)``: audio float32 ``(batch, time)`` for
@@ -802,7 +807,7 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
     report = CorruptionReport()
     dropped = _Dropped()
     autotune = tf.data.AUTOTUNE
-    deterministic = not shuffle
+    deterministic = not shuffle if deterministic is None else bool(deterministic)
 
     if cache == "auto":
         cache = sum(max(s, 0) for s in src.sizes) <= auto_cache_limit()

@@ -26,6 +26,22 @@ from tfaudio.layers.base import SPECTROGRAM, WAVEFORM, AudioLayer, register
 from tfaudio.ops import augment as ops
 
 
+def replica_seed(seed: Any) -> tf.Tensor:
+    """A generator seed made distinct per replica under ``tf.distribute``.
+
+    The seed generator's state is one mirrored variable, so every replica would draw
+    the same numbers for its share of the batch. The replica's id (global across
+    workers) is added to the seed's second word, shifted far above the generator's
+    per-call counter: replica 0, and any single-device run, keep their draws.
+    """
+    seed = ops.as_seed(seed)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return seed
+    replica = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
+    return seed + tf.stack([tf.constant(0, tf.int64), replica * (1 << 40)])
+
+
 def _check_seed(seed: Any) -> int | None:
     if seed is None:
         return None
@@ -65,7 +81,7 @@ class AugmentationLayer(AudioLayer):
 
     def _train_call(self, inputs, seed):
         x = self._float32(inputs)
-        seed = self.seed_generator.next() if seed is None else ops.as_seed(seed)
+        seed = replica_seed(self.seed_generator.next()) if seed is None else ops.as_seed(seed)
         return self._output(self._channels(x, seed))
 
     def _inference(self, inputs):
@@ -177,7 +193,7 @@ class Compose(AugmentationLayer):
 
     def _train_call(self, inputs, seed):
         if seed is None:
-            own, inner = self.seed_generator.next(), None
+            own, inner = replica_seed(self.seed_generator.next()), None
         else:
             own, inner = ops.split_seed(seed, 2)
         out = tf.cast(self._run(inputs, True, inner), self.compute_dtype)

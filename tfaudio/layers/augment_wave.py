@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfaudio import _checks
-from tfaudio.layers.augment_base import AugmentationLayer
+from tfaudio.layers.augment_base import AugmentationLayer, replica_seed
 from tfaudio.layers.base import register
 from tfaudio.ops import augment as ops
 
@@ -313,7 +313,7 @@ class Mixup(AugmentationLayer):
         if not training:
             return self._inference(audio), tf.convert_to_tensor(labels)
         x = self._float32(audio)
-        seed = self.seed_generator.next() if seed is None else ops.as_seed(seed)
+        seed = replica_seed(self.seed_generator.next()) if seed is None else ops.as_seed(seed)
         mixed_x, mixed_y = ops.mixup(x, labels, seed, self.alpha, self.p)
         return self._output(mixed_x), mixed_y
 

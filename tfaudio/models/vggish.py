@@ -207,7 +207,7 @@ def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, widt
         conv = keras.layers.Conv2D(_scaled(filters, width), 3, padding="same",
                                    use_bias=not batch_norm, name=layer_name)
         if batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(conv(x))
+            x = keras.layers.BatchNormalization(synchronized=True, name=f"{layer_name}_bn")(conv(x))
             x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
         else:
             conv.activation = keras.activations.relu

@@ -24,11 +24,15 @@ class RunCheckpoint(keras.callbacks.Callback):
         monitor: a logged metric (``val_loss``, ``val_accuracy``, ...).
         patience: epochs without improvement before stopping (0 = never stop early).
         state: the loop state restored from a checkpoint (or None for a new run).
+        write: write checkpoints and history (False on the workers of a multi-worker
+            run that are not the chief: they keep the same loop state, so every worker
+            stops early at the same epoch, and write nothing).
     """
 
     def __init__(self, run_dir: str, monitor: str = "val_loss", patience: int = 0,
-                 state: dict | None = None):
+                 state: dict | None = None, write: bool = True):
         super().__init__()
+        self.write = write
         self.run_dir = run_dir
         self.ckpt_dir = os.path.join(run_dir, "checkpoints")
         self.monitor = monitor
@@ -53,10 +57,6 @@ class RunCheckpoint(keras.callbacks.Callback):
                            f"{sorted(logs)}")
         if math.isfinite(value) and self._improved(value):
             self.best, self.wait = value, 0
-            os.makedirs(self.ckpt_dir, exist_ok=True)
-            tmp = os.path.join(self.ckpt_dir, f".tmp-best-{os.getpid()}.weights.h5")
-            self.model.save_weights(tmp)
-            os.replace(tmp, os.path.join(self.ckpt_dir, "best.weights.h5"))
         else:
             self.wait += 1
         row = {"epoch": epoch + 1, **logs,
@@ -65,6 +65,13 @@ class RunCheckpoint(keras.callbacks.Callback):
         if self.patience and self.wait >= self.patience:
             self.stopped_early = True
             self.model.stop_training = True
+        if not self.write:
+            return
+        if self.wait == 0:
+            os.makedirs(self.ckpt_dir, exist_ok=True)
+            tmp = os.path.join(self.ckpt_dir, f".tmp-best-{os.getpid()}.weights.h5")
+            self.model.save_weights(tmp)
+            os.replace(tmp, os.path.join(self.ckpt_dir, "best.weights.h5"))
         checkpoint.save(self.ckpt_dir, epoch + 1, self.model, self.state())
         with open(os.path.join(self.run_dir, "history.jsonl"), "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")

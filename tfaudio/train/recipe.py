@@ -41,7 +41,9 @@ class Data:
     """``[data]``: where the TFRecords are and how clips are cut.
 
     ``path`` empty: the built-in synthetic dataset is written into the run folder
-    (``synth_clips_per_class`` clips per class).
+    (``synth_clips_per_class`` clips per class). ``deterministic``: the same record
+    order on every run with the same seed (reads a little slower); otherwise shuffled
+    reads take records as the parallel reads finish.
     """
 
     path: str = ""
@@ -53,6 +55,7 @@ class Data:
     test_split: str = "test"
     cache: bool = True
     synth_clips_per_class: int = 100
+    deterministic: bool = False
 
 
 @dataclass

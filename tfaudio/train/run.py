@@ -80,17 +80,27 @@ def _split_count(manifest: dict, split: str, path: str) -> int:
 
 
 def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_classes: int,
-                 batch_size: int | None = None) -> Any:
-    """``audio_dataset`` for a split as the recipe reads it (training: shuffled random crops)."""
-    from tfaudio.data import audio_dataset
+                 batch_size: int | None = None, workers: int = 1) -> Any:
+    """``audio_dataset`` for a split as the recipe reads it (training: shuffled random crops).
+
+    With ``workers > 1`` the dataset carries the sharding options of
+    :func:`tfaudio.train.distribute.shard_options` (by file when possible).
+    """
+    from tfaudio.data import audio_dataset, read_manifest
+    from tfaudio.train import distribute
 
     d = recipe.data
-    return audio_dataset(
+    ds = audio_dataset(
         path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
         random_crop=training, batch_size=batch_size or recipe.train.batch_size,
         shuffle=training, cache=d.cache, repeat=False,
         labels="multi_hot" if d.multi_label else "int", num_classes=num_classes,
-        seed=recipe.train.seed, mono=True)
+        seed=recipe.train.seed, mono=True, deterministic=d.deterministic or None)
+    if workers > 1:
+        shards = len(read_manifest(path)["splits"][split].get("shards", []))
+        ds = ds.with_options(distribute.shard_options(shards, workers, f"split {split!r}",
+                                                      training))
+    return ds
 
 
 def compile_model(recipe: Recipe, num_classes: int, steps_per_epoch: int) -> Any:
@@ -129,7 +139,8 @@ def _start_run(run_dir: str, resume: bool) -> None:
 
 
 def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = None,
-          epochs: int | None = None, resume: bool = False, verbose: int = 1) -> dict:
+          epochs: int | None = None, resume: bool = False, verbose: int = 1,
+          strategy: str | None = None, cpu_replicas: int = 0) -> dict:
     """Trains the recipe's model from TFRecords; evaluates, exports and summarises the run.
 
     Args:
@@ -140,26 +151,51 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         resume: continue the run in ``run_dir`` from its last checkpoint (its own
             ``recipe.toml`` is used; ``epochs`` may extend it).
         verbose: 0 silent, 1 progress bars, 2 one line per epoch.
+        strategy: overrides ``[train] strategy`` (``default``, ``mirrored``,
+            ``multiworker``: :mod:`tfaudio.train.distribute`). Under ``multiworker``
+            every process of the cluster calls this with the same arguments and
+            ``run_dir`` (a shared file system for ``resume``); only the chief writes.
+        cpu_replicas: ``mirrored`` without GPUs: logical CPU devices to mirror over.
 
     Returns:
-        The ``run.json`` summary (dict).
+        The ``run.json`` summary (dict); on a worker that is not the chief, a summary of
+        its part (``chief`` False), nothing written.
 
     Raises:
         RunError: ``run_dir`` holds a run and ``resume`` is False, or is not a run and
-        ``resume`` is True. FileNotFoundError / ValueError: data problems, named.
+        ``resume`` is True; a peer of a multi-worker run failed. FileNotFoundError /
+        ValueError: data problems, named.
     """
+    from tfaudio.train import distribute
+
+    # Strategies are made before any other TensorFlow work (CPU split, collectives).
+    name = strategy or (recipe_lib.load(os.path.join(run_dir, "recipe.toml")).train.strategy
+                        if resume and run_dir and is_run(run_dir) else recipe.train.strategy)
+    strat = distribute.make_strategy(name, cpu_replicas)
+    role = distribute.role(strat)
     import keras
     import tensorflow as tf
 
     run_dir = run_dir or os.path.join("runs", recipe.name)
-    _start_run(run_dir, resume)
+    if role.chief:
+        _start_run(run_dir, resume)
     if resume:
         recipe = recipe_lib.load(os.path.join(run_dir, "recipe.toml"))
+    recipe.train.strategy = name
     if epochs is not None:
         recipe.train.epochs = int(epochs)
         recipe_lib.check(recipe)
     started = time.time()
-    path = prepare_data(recipe, data_dir, run_dir, verbose)
+    verbose = verbose if role.chief else 0
+    if distribute.xla_unsupported(strat) and recipe.train.jit_compile:
+        _say("jit_compile off: XLA cannot compile a step over several CPU replicas", verbose)
+        recipe.train.jit_compile = False
+    if role.chief:
+        path = prepare_data(recipe, data_dir, run_dir, verbose)
+    else:  # the same seeded synthetic data, in a folder of its own, when none is given
+        import tempfile
+
+        path = prepare_data(recipe, data_dir, tempfile.mkdtemp(prefix="tfaudio-worker-"), 0)
     if data_dir:  # the recipe as run names its data (evaluate and --resume find it)
         recipe.data.path = os.path.abspath(data_dir)
     from tfaudio import data as tfd
@@ -175,20 +211,24 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     n_val = _split_count(manifest, d.val_split, path) if d.val_split else 0
     batch = recipe.train.batch_size
     steps = math.ceil(n_train / batch)
-    with open(os.path.join(run_dir, "recipe.toml"), "w", encoding="utf-8") as f:
-        f.write(recipe.to_toml())
-    with open(os.path.join(run_dir, "labels.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(labels) + "\n")
+    if role.chief:
+        with open(os.path.join(run_dir, "recipe.toml"), "w", encoding="utf-8") as f:
+            f.write(recipe.to_toml())
+        with open(os.path.join(run_dir, "labels.txt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(labels) + "\n")
 
     keras.utils.set_random_seed(recipe.train.seed)
-    model = compile_model(recipe, num_classes, steps)
+    with strat.scope():
+        model = compile_model(recipe, num_classes, steps)
+    distribute.fix_keras_build(model, strat)
     state, initial_epoch = None, 0
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     from tfaudio.train import callbacks, checkpoint
 
     latest = checkpoint.latest(ckpt_dir) if resume else None
     if latest:
-        state = checkpoint.restore(latest, model)
+        with strat.scope():
+            state = checkpoint.restore(latest, model)
         initial_epoch = int(state["epoch"])
         _say(f"resuming {run_dir} after epoch {initial_epoch} "
              f"({int(model.optimizer.iterations.numpy())} optimiser steps done)", verbose)
@@ -198,29 +238,55 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         _say("the run had stopped early; not training further", verbose)
         initial_epoch = recipe.train.epochs
 
-    train_ds = make_dataset(recipe, path, d.train_split, True, num_classes).repeat()
+    workers = role.workers
+    train_ds = make_dataset(recipe, path, d.train_split, True, num_classes,
+                            workers=workers).repeat()
     val_ds = None
-    if n_val:  # a known length: Keras then ends each validation pass without a warning
-        val_ds = make_dataset(recipe, path, d.val_split, False, num_classes).apply(
-            tf.data.experimental.assert_cardinality(math.ceil(n_val / batch)))
+    if n_val:
+        val_ds = make_dataset(recipe, path, d.val_split, False, num_classes, workers=workers)
+        if workers == 1:  # a known length: Keras ends each validation pass without a warning
+            val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(
+                math.ceil(n_val / batch)))
     monitor = recipe.train.monitor if val_ds is not None else recipe.train.monitor.replace(
         "val_", "")
-    ckpt = callbacks.RunCheckpoint(run_dir, monitor, recipe.train.patience, state)
+    ckpt = callbacks.RunCheckpoint(run_dir, monitor, recipe.train.patience, state,
+                                   write=role.chief)
     log_dir = os.path.join(run_dir, "logs")
-    cbs = [ckpt, keras.callbacks.TensorBoard(log_dir, update_freq="epoch", write_graph=False)]
+    cbs: list = [ckpt]
+    if role.chief:
+        cbs.append(keras.callbacks.TensorBoard(log_dir, update_freq="epoch", write_graph=False))
+        media = _media_examples(recipe, path, num_classes)
+        if media is not None:
+            cbs.append(callbacks.TensorBoardMedia(log_dir, media, d.sample_rate))
     if verbose:
         cbs.append(callbacks.ProgressBar())
-    media = _media_examples(recipe, path, num_classes)
-    if media is not None:
-        cbs.append(callbacks.TensorBoardMedia(log_dir, media, d.sample_rate))
+    fit_started = time.time()
     if initial_epoch < recipe.train.epochs:
+        where = (f", {role.replicas} replicas ({name}, {workers} worker(s))"
+                 if role.replicas > 1 or workers > 1 else "")
         _say(f"training {recipe.name}: {n_train} clips, {steps} steps of {batch} per epoch, "
              f"epochs {initial_epoch + 1}..{recipe.train.epochs} "
-             f"({model.count_params():,} parameters)", verbose)
-        model.fit(train_ds, epochs=recipe.train.epochs, initial_epoch=initial_epoch,
-                  steps_per_epoch=steps, validation_data=val_ds, callbacks=cbs,
-                  verbose=verbose)
+             f"({model.count_params():,} parameters{where})", verbose)
+        try:
+            model.fit(train_ds, epochs=recipe.train.epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps, validation_data=val_ds, callbacks=cbs,
+                      verbose=verbose)
+        except Exception as err:
+            if workers > 1 and distribute.peer_failure(err):
+                raise RunError(
+                    f"{run_dir}: a peer of the {workers}-worker run stopped or stopped "
+                    f"answering ({type(err).__name__}: {str(err).splitlines()[0][:300]}); "
+                    "restart every worker with --resume to continue from the last "
+                    "checkpoint") from err
+            raise
+    fit_seconds = time.time() - fit_started
     steps_done = int(model.optimizer.iterations.numpy())
+    if not role.chief:
+        return {"recipe": recipe.name, "chief": False, "worker": role.worker,
+                "workers": workers, "epochs_run": len(ckpt.history),
+                "optimizer_steps": steps_done, "history": ckpt.history}
+    if name != "default":  # evaluate and export a plain one-device copy of the weights
+        model = _single_device_copy(recipe, num_classes, ckpt_dir)
     best = os.path.join(ckpt_dir, "best.weights.h5")
     if recipe.train.restore_best and os.path.exists(best):
         model.load_weights(best)
@@ -245,7 +311,9 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "optimizer_steps": steps_done,
         "examples_per_epoch": [int(h.get("examples", -1)) for h in ckpt.history],
         "parameters": int(model.count_params()),
+        "strategy": name, "replicas": role.replicas, "workers": workers,
         "seconds_this_session": round(time.time() - started, 1),
+        "training_seconds_this_session": round(fit_seconds, 1),
         "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "clips") if k in results},
         "export": os.path.abspath(export_dir),
         "python": sys.version.split()[0],
@@ -253,6 +321,17 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def _single_device_copy(recipe: Recipe, num_classes: int, ckpt_dir: str) -> Any:
+    """The recipe's model outside any strategy, with the last checkpoint's weights."""
+    from tfaudio.train import build, checkpoint
+
+    model = build.build_model(recipe, num_classes)
+    latest = checkpoint.latest(ckpt_dir)
+    if latest:
+        model.load_weights(os.path.join(latest, "model.weights.h5"))
+    return model
 
 
 def load_run_model(run_dir: str) -> tuple[Any, Recipe, list[str]]:
