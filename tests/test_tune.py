@@ -174,8 +174,9 @@ def test_results_table_and_best_recipe(search, dataset):
                                                             "history.jsonl"))]
         assert row["objective"] == max(h["val_accuracy"] for h in history)
         assert row["seconds"] > 0 and "accuracy" in row["test"]
-    best = max(completed, key=lambda r: r["objective"])
+    best = max(completed, key=lambda r: r["objective"])  # ties: the first trial
     assert final["best"]["id"] == best["id"] and best["best"]
+    assert [r["id"] for r in final["trials"] if r["best"]] == [best["id"]]
     recipe = R.load(final["best_recipe"])
     assert recipe.tune is None and recipe.train.epochs == 1
     assert recipe.frontend.n_fft == best["values"]["frontend.n_fft"]

@@ -344,7 +344,12 @@ def _fmt(value: Any) -> str:
 
 def _rows(tuner: Any) -> list[dict]:
     oracle = tuner.oracle
-    best = [t for t in oracle.get_best_trials(1) if t.status == "COMPLETED"]
+    done = [oracle.trials[t] for t in oracle.start_order
+            if oracle.trials[t].status == "COMPLETED"]
+    sign = -1.0 if oracle.objective.direction == "max" else 1.0
+    # the best score; on a tie the trial that started first (keras-tuner's own order
+    # follows its trial files' order on disk)
+    best = sorted(done, key=lambda t: sign * t.score)[:1]
     rows = []
     for number, tid in enumerate(oracle.start_order, 1):
         trial = oracle.trials[tid]
