@@ -17,6 +17,7 @@ from tfaudio._version import __version__
 COMMANDS = [
     "demo",
     "train",
+    "tune",
     "evaluate",
     "predict",
     "bench",

@@ -7,6 +7,36 @@ and values of the wrong type are errors that name the key and what is allowed, s
 typo never silently trains something else. ``--set train.epochs=3`` style overrides
 go through the same checks.
 
+An optional ``[tune]`` table is the search space of ``tfaudio tune`` (``tfaudio train``
+validates it and otherwise ignores it). Its settings (:class:`Tune`):
+
+- ``algorithm``: ``random``, ``bayesian`` or ``hyperband`` (keras-tuner's oracles);
+- ``trials``: how many trials (hyperband: at most this many);
+- ``epochs``: epochs per trial (hyperband: the most epochs a trial reaches); 0: ``train.epochs``;
+- ``objective``: the logged metric to optimise, ``""``: ``train.monitor``; minimised when
+  its name contains ``loss``, else maximised; a trial scores its best epoch;
+- ``factor``: hyperband's reduction factor; ``initial_points``: bayesian's random trials
+  before the Gaussian process (0: keras-tuner's default, 3 x the number of tuned keys).
+
+Its sub-tables ``[tune.<section>]`` name recipe keys to search, each either a list of
+choices (values of that key's type; a list-valued key such as ``augment.noise_snr_db``
+takes a list of lists) or a range table ``{min, max}`` for a number key, with optional
+``step`` or ``log = true`` (log needs ``min > 0``). Every value is type-checked at load;
+whether a combination is valid (e.g. ``n_fft`` shorter than the window) is checked per
+trial, and an invalid one is recorded as a failed trial. ``data.path`` and
+``data.synth_clips_per_class`` cannot be tuned (all trials share one dataset)::
+
+    [tune]
+    algorithm = "bayesian"
+    trials = 8
+    epochs = 4
+    [tune.frontend]
+    n_mels = [32, 64, 96]
+    [tune.optimizer]
+    learning_rate = {min = 3e-4, max = 3e-3, log = true}
+    [tune.augment]
+    noise_snr_db = [[10.0, 30.0], [20.0, 40.0]]
+
 Example::
 
     name = "vggish_small"
@@ -20,6 +50,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import sys
@@ -148,6 +179,23 @@ class Train:
     strategy: str = "default"
 
 
+@dataclass
+class Tune:
+    """``[tune]``: the settings of ``tfaudio tune`` and its search ``space``.
+
+    ``space`` maps section -> key -> a list of choices or a ``{min, max[, step][, log]}``
+    range (see the module docstring); it is written back as ``[tune.<section>]`` tables.
+    """
+
+    algorithm: str = "random"
+    trials: int = 8
+    epochs: int = 0
+    objective: str = ""
+    factor: int = 3
+    initial_points: int = 0
+    space: dict = field(default_factory=dict)
+
+
 SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Model,
             "optimizer": Optimizer, "schedule": Schedule, "train": Train}
 CHOICES = {
@@ -158,6 +206,11 @@ CHOICES = {
     ("schedule", "name"): ("constant", "cosine", "exponential"),
     ("train", "strategy"): ("default", "mirrored", "multiworker"),
 }
+ALGORITHMS = ("random", "bayesian", "hyperband")
+TUNE_SETTINGS = [f.name for f in dataclasses.fields(Tune) if f.name != "space"]
+NOT_TUNABLE = {("data", "path"): "all trials read one dataset",
+               ("data", "synth_clips_per_class"): "all trials read one dataset"}
+RANGE_KEYS = ("min", "max", "step", "log")
 FRONTEND_RATE = 16000  # the front end's sample rate (the model resamples to it)
 METRICS = ("accuracy", "top5_accuracy", "auc", "pr_auc")
 
@@ -174,13 +227,16 @@ class Recipe:
     optimizer: Optimizer = field(default_factory=Optimizer)
     schedule: Schedule = field(default_factory=Schedule)
     train: Train = field(default_factory=Train)
+    tune: Tune | None = None
     source: str = "<recipe>"
 
     def to_dict(self) -> dict:
-        """The recipe as nested plain data (``source`` left out)."""
+        """The recipe as nested plain data (``source`` left out; ``tune`` only if set)."""
         out: dict[str, Any] = {"name": self.name}
         for section in SECTIONS:
             out[section] = dataclasses.asdict(getattr(self, section))
+        if self.tune is not None:
+            out["tune"] = dataclasses.asdict(self.tune)
         return out
 
     def to_toml(self) -> str:
@@ -189,10 +245,21 @@ class Recipe:
         for section, values in self.to_dict().items():
             if section == "name":
                 continue
+            space = values.pop("space", {}) if section == "tune" else {}
             lines.append(f"[{section}]")
             lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
             lines.append("")
+            for sub, keys in space.items():
+                lines.append(f"[tune.{sub}]")
+                lines += [f"{key} = {_toml_value(value)}" for key, value in keys.items()]
+                lines.append("")
         return "\n".join(lines)
+
+    def without_tune(self) -> Recipe:
+        """A (deep) copy of the recipe with no ``[tune]`` table."""
+        out = copy.deepcopy(self)
+        out.tune = None
+        return out
 
 
 def _toml_value(value: Any) -> str:
@@ -204,7 +271,14 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as TOML text (what ``--set key=...`` and :func:`apply_overrides` read)."""
+    return _toml_value(value)
 
 
 def _typed(where: str, key: str, value: Any, default: Any) -> Any:
@@ -264,6 +338,8 @@ def _check_values(recipe: Recipe) -> None:
         raise RecipeError(f"{src}: train.monitor = {recipe.train.monitor!r} is not logged; "
                           f"choose from {monitors} (metrics come from train.metrics)")
     _check_frontend(recipe)
+    if recipe.tune is not None:
+        _check_tune(recipe, monitors)
     if recipe.data.multi_label and "top5_accuracy" in recipe.train.metrics:
         raise RecipeError(f"{src}: train.metrics 'top5_accuracy' needs single-label data")
 
@@ -302,6 +378,116 @@ def _check_frontend(recipe: Recipe) -> None:
                           "(the network pools by 16 in time)")
 
 
+def _check_tune(recipe: Recipe, monitors: list[str]) -> None:
+    src, t = recipe.source, recipe.tune
+    if t.algorithm not in ALGORITHMS:
+        raise RecipeError(f"{src}: tune.algorithm = {t.algorithm!r} is not allowed; choose from "
+                          f"{list(ALGORITHMS)}")
+    for key, low in [("trials", 1), ("epochs", 0), ("factor", 2), ("initial_points", 0)]:
+        if getattr(t, key) < low:
+            raise RecipeError(f"{src}: tune.{key} = {getattr(t, key)!r} must be >= {low}")
+    if t.objective and t.objective not in monitors:
+        raise RecipeError(f"{src}: tune.objective = {t.objective!r} is not logged; choose from "
+                          f"{monitors} or \"\" (train.monitor)")
+
+
+def _tune_space(source: str, table: dict) -> dict:
+    """The ``[tune.<section>]`` tables, each value typed like its recipe key; raises
+    RecipeError naming the key."""
+    space: dict[str, dict] = {}
+    for section, keys in table.items():
+        if section not in SECTIONS or not isinstance(keys, dict):
+            raise RecipeError(f"{source}: [tune] has no key {section!r}; allowed: settings "
+                              f"{TUNE_SETTINGS} and tables [tune.<section>] for sections "
+                              f"{list(SECTIONS)}")
+        defaults = SECTIONS[section]()
+        allowed = [f.name for f in dataclasses.fields(SECTIONS[section])]
+        for key, spec in keys.items():
+            where = f"tune.{section}.{key}"
+            if key not in allowed:
+                raise RecipeError(f"{source}: unknown key {key!r} in [tune.{section}]; allowed "
+                                  f"keys: {allowed}")
+            if (section, key) in NOT_TUNABLE:
+                raise RecipeError(f"{source}: {section}.{key} cannot be tuned "
+                                  f"({NOT_TUNABLE[section, key]})")
+            default = getattr(defaults, key)
+            if isinstance(spec, list):
+                value = _tune_choices(source, where, spec, default, (section, key))
+            elif isinstance(spec, dict):
+                value = _tune_range(source, where, spec, default)
+            else:
+                raise RecipeError(f"{source}: {where} = {spec!r} must be a list of choices "
+                                  "or a range table {min = ..., max = ...}")
+            space.setdefault(section, {})[key] = value
+    return space
+
+
+def _tune_choices(source: str, where: str, spec: list, default: Any,
+                  key: tuple[str, str]) -> list:
+    if not spec:
+        raise RecipeError(f"{source}: {where} = [] has no choices")
+    hint = " (a list-valued key takes a list of lists)" if isinstance(default, list) else ""
+    values = []
+    for choice in spec:
+        try:
+            values.append(_typed(source, f"{where} choice", choice, default))
+        except RecipeError as err:
+            raise RecipeError(f"{err}{hint}") from None
+    if key in (("augment", "noise_snr_db"), ("augment", "gain_db")):
+        for v in values:
+            if v and (len(v) != 2 or not all(isinstance(x, (int, float)) for x in v)
+                      or v[0] > v[1]):
+                raise RecipeError(f"{source}: {where} choice {v!r} must be [low, high] (or [] "
+                                  "for none)")
+    if key in CHOICES:
+        bad = [v for v in values if v not in CHOICES[key]]
+        if bad:
+            raise RecipeError(f"{source}: {where} choices {bad} are not allowed; choose from "
+                              f"{list(CHOICES[key])}")
+    if any(values.count(v) > 1 for v in values):
+        raise RecipeError(f"{source}: {where} = {spec!r} repeats a choice")
+    return values
+
+
+def _tune_range(source: str, where: str, spec: dict, default: Any) -> dict:
+    kind = type(default)
+    if kind not in (int, float):
+        raise RecipeError(f"{source}: {where}: a range needs a number key ({where[5:]} is "
+                          f"{kind.__name__}); give a list of choices")
+    bad = [k for k in spec if k not in RANGE_KEYS]
+    missing = [k for k in ("min", "max") if k not in spec]
+    if bad or missing:
+        raise RecipeError(f"{source}: {where} = {spec!r}: a range has keys "
+                          f"{list(RANGE_KEYS)} (min and max required)")
+    out = {k: _typed(source, f"{where}.{k}", spec[k], default) for k in ("min", "max")}
+    if not out["min"] < out["max"]:
+        raise RecipeError(f"{source}: {where}: need min < max (got min = {out['min']!r}, "
+                          f"max = {out['max']!r})")
+    if "step" in spec:
+        out["step"] = _typed(source, f"{where}.step", spec["step"], default)
+        if out["step"] <= 0:
+            raise RecipeError(f"{source}: {where}.step = {out['step']!r} must be > 0")
+    if "log" in spec:
+        out["log"] = _typed(source, f"{where}.log", spec["log"], False)
+        if out["log"] and out["min"] <= 0:
+            raise RecipeError(f"{source}: {where}: log = true needs min > 0 (got min = "
+                              f"{out['min']!r})")
+        if out["log"] and "step" in out:
+            raise RecipeError(f"{source}: {where}: step and log = true cannot be combined")
+    return out
+
+
+def _parse_tune(source: str, table: Any) -> Tune:
+    if not isinstance(table, dict):
+        raise RecipeError(f"{source}: [tune] must be a table")
+    defaults = Tune()
+    settings = {k: v for k, v in table.items() if k in TUNE_SETTINGS}
+    kwargs = {k: _typed(source, f"tune.{k}", v, getattr(defaults, k))
+              for k, v in settings.items()}
+    space = _tune_space(source, {k: v for k, v in table.items() if k not in TUNE_SETTINGS})
+    return Tune(**kwargs, space=space)
+
+
 def check(recipe: Recipe) -> Recipe:
     """Validates a (possibly edited) recipe's values; returns it. Raises RecipeError."""
     _check_values(recipe)
@@ -310,7 +496,7 @@ def check(recipe: Recipe) -> Recipe:
 
 def from_dict(table: dict, source: str = "<recipe>") -> Recipe:
     """Builds and validates a :class:`Recipe` from parsed TOML."""
-    allowed_top = ["name", *SECTIONS]
+    allowed_top = ["name", *SECTIONS, "tune"]
     unknown = [k for k in table if k not in allowed_top]
     if unknown:
         raise RecipeError(f"{source}: unknown key(s) {unknown}; a recipe has {allowed_top}")
@@ -330,6 +516,8 @@ def from_dict(table: dict, source: str = "<recipe>") -> Recipe:
         kwargs = {k: _typed(source, f"{section}.{k}", v, getattr(defaults, k))
                   for k, v in values.items()}
         setattr(recipe, section, cls(**{**dataclasses.asdict(defaults), **kwargs}))
+    if "tune" in table:
+        recipe.tune = _parse_tune(source, table["tune"])
     _check_values(recipe)
     return recipe
 
@@ -366,8 +554,16 @@ def load(path: str, overrides: list[str] | None = None) -> Recipe:
 
 
 def apply_overrides(table: dict, overrides: list[str], source: str = "<recipe>") -> dict:
-    """``table`` with ``section.key=value`` overrides applied (a new dict)."""
-    table = {k: dict(v) if isinstance(v, dict) else v for k, v in table.items()}
+    """``table`` with ``section.key=value`` overrides applied (a new dict).
+
+    ``[tune]`` takes ``tune.trials=4`` and search-space keys like
+    ``tune.frontend.n_mels=[32, 64]``.
+
+    Example::
+
+        apply_overrides({"train": {"epochs": 9}}, ["train.epochs=3"])  # {"train": {"epochs": 3}}
+    """
+    table = copy.deepcopy(table)
     for item in overrides:
         key, sep, raw = item.partition("=")
         key = key.strip()
@@ -381,8 +577,16 @@ def apply_overrides(table: dict, overrides: list[str], source: str = "<recipe>")
             table["name"] = value
             continue
         section, dot, name = key.partition(".")
+        if section == "tune" and dot:
+            sub, dot2, sub_key = name.partition(".")
+            tune = table.setdefault("tune", {})
+            if dot2:
+                tune.setdefault(sub, {})[sub_key] = value
+            else:
+                tune[name] = value
+            continue
         if not dot or section not in SECTIONS:
             raise RecipeError(f"--set {item!r}: {key!r} is not section.key; sections: "
-                              f"{list(SECTIONS)}")
+                              f"{[*SECTIONS, 'tune']}")
         table.setdefault(section, {})[name] = value
     return table
