@@ -19,6 +19,7 @@ COMMANDS = [
     "train",
     "evaluate",
     "predict",
+    "embed",
     "bench",
     "show",
     "make_tfrecords",
