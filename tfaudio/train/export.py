@@ -47,7 +47,7 @@ def _waveform_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
     import keras
     import tensorflow as tf
 
-    embedder = keras.Model(model.inputs, model.get_layer(EMBED_LAYER).output,
+    embedder = keras.Model(model.input, model.get_layer(EMBED_LAYER).output,
                            name=f"{model.name}_embed")
     spec = [tf.TensorSpec((None, None), tf.float32, name="waveform")]
     archive = keras.export.ExportArchive()
