@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "float records. Train on them with [data] format = \"audioset\". "
                     "Exit status: 0 all files embedded, 1 some skipped (each named on "
                     "stderr), 2 bad arguments (model, inputs, PCA file).")
-    p.add_argument("model", help="run folder (with export/) or an exported SavedModel folder")
+    p.add_argument("model", metavar="SAVEDMODEL_OR_RUN",
+                   help="run folder (with export/) or an exported SavedModel folder")
     p.add_argument("inputs", nargs="+", metavar="FILES_OR_DIR",
                    help="audio files and/or folders (searched recursively)")
     p.add_argument("--out", required=True, help="folder for the records, summary and labels")
