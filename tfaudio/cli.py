@@ -20,6 +20,7 @@ COMMANDS = [
     "tune",
     "evaluate",
     "predict",
+    "embed",
     "bench",
     "show",
     "make_tfrecords",

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     test = summary.get("test", {})
     score = (f"test accuracy {test['accuracy']:.3f}" if "accuracy" in test
              else f"test mAP {test['mAP']:.3f}" if "mAP" in test else "no test split")
-    print(f"done: {out} ({summary['epochs_run']} epochs, {score}); serve it with "
-          f"`tfaudio predict {out} FILE...`")
+    use = (f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
+           else f"its export serves embeddings: {out}/export (see tfaudio.json)")
+    print(f"done: {out} ({summary['epochs_run']} epochs, {score}); {use}")
     return 0

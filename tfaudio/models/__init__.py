@@ -1,10 +1,13 @@
 """Model builders that read like their paper's layer table; each takes raw waveforms.
 
 ``vggish_frontend``, ``vggish``, ``vggish_classifier`` and the VGGish postprocessor
-(:mod:`tfaudio.models.vggish`); shared blocks in :mod:`tfaudio.models.blocks`.
+(:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
+sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
+:mod:`tfaudio.models.blocks`.
 """
 
-from tfaudio.models.blocks import AttentionPooling, PerPatch
+from tfaudio.models.blocks import AttentionPooling, MaskedAttentionPooling, MaskedMean, PerPatch
+from tfaudio.models.embedding_classifier import embedding_classifier
 from tfaudio.models.vggish import (
     LogMel,
     compute_pca_params,
@@ -18,8 +21,11 @@ from tfaudio.models.vggish import (
 __all__ = [
     "LogMel",
     "AttentionPooling",
+    "MaskedAttentionPooling",
+    "MaskedMean",
     "PerPatch",
     "compute_pca_params",
+    "embedding_classifier",
     "load_pca_params",
     "vggish",
     "vggish_classifier",

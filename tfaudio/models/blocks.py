@@ -91,3 +91,58 @@ class AttentionPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def _mask_weights(mask: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
+    return tf.cast(mask, dtype)[..., None]  # (batch, frames, 1)
+
+
+@register
+class MaskedMean(keras.layers.Layer):
+    """Mean over the real frames of ``(batch, frames, features)``.
+
+    Called on ``[inputs, mask]`` with a bool ``(batch, frames)`` mask (True on real
+    frames, as :func:`tfaudio.data.audioset_dataset` yields it); a clip without real
+    frames gives zeros.
+
+    Output shape: ``(batch, features)``.
+
+    Example:
+        >>> MaskedMean()([tf.ones([1, 3, 2]) * [[[1.], [3.], [9.]]],
+        ...               tf.constant([[True, True, False]])]).numpy()
+        array([[2., 2.]], dtype=float32)
+    """
+
+    def call(self, inputs):
+        x, mask = inputs
+        w = _mask_weights(mask, x.dtype)
+        return tf.reduce_sum(x * w, axis=1) / tf.maximum(tf.reduce_sum(w, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape[0])
+        return (shape[0], shape[2])
+
+
+@register
+class MaskedAttentionPooling(AttentionPooling):
+    """:class:`AttentionPooling` over the real frames only: called on ``[inputs, mask]``.
+
+    Padded frames get zero attention weight (their attention logits are set to a large
+    negative value before the softmax over frames).
+
+    Output shape: clip logits ``(batch, num_classes)``.
+    """
+
+    def build(self, input_shape):
+        super().build(tuple(input_shape[0]))
+
+    def call(self, inputs):
+        x, mask = inputs
+        z = self.scores(x)
+        a = self.attention(x)
+        a = tf.where(tf.cast(mask, tf.bool)[..., None], a, tf.cast(-1e9, a.dtype))
+        w = tf.nn.softmax(a, axis=1) * _mask_weights(mask, a.dtype)
+        return tf.reduce_sum(w * z, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (tuple(input_shape[0])[0], self.num_classes)

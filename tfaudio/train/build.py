@@ -27,8 +27,7 @@ def augmentation(recipe: Recipe, seed: int) -> tuple[list, list]:
     return wave, spec
 
 
-def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
-    """The recipe's model (waveform at ``data.sample_rate`` in, probabilities out)."""
+def _vggish_classifier(recipe: Recipe, num_classes: int) -> keras.Model:
     from tfaudio.models import LogMel, vggish_classifier
     from tfaudio.train.recipe import log_mel_settings
 
@@ -40,6 +39,27 @@ def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
         pad_short=recipe.frontend.pad_short, batch_norm=m.batch_norm, dropout=m.dropout,
         waveform_augmentation=wave, spectrogram_augmentation=spec, name=recipe.name,
         log_mel=LogMel(**log_mel_settings(recipe.frontend)))
+
+
+def _embedding_classifier(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.models import embedding_classifier
+
+    m = recipe.model
+    return embedding_classifier(
+        num_classes, embedding_size=m.embedding_size, hidden_units=m.hidden_units,
+        pooling=m.pooling, dropout=m.dropout, multi_label=recipe.data.multi_label,
+        name=recipe.name)
+
+
+BUILDERS = {"vggish_classifier": _vggish_classifier,
+            "embedding_classifier": _embedding_classifier}
+
+
+def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
+    """The recipe's model: ``vggish_classifier`` (waveform at ``data.sample_rate`` in,
+    probabilities out) or ``embedding_classifier`` (``(embeddings, mask)`` in; no
+    ``[augment]`` or ``[frontend]``)."""
+    return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
 @keras.saving.register_keras_serializable(package="tfaudio")

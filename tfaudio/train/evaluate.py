@@ -15,6 +15,32 @@ def predict_split(model: Any, recipe: Recipe, path: str, split: str, num_classes
                   batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities ``(clips, classes)``, targets) of every clip of ``split``.
 
+    Waveform data: :func:`predict_audio_split`; AudioSet-format embedding records:
+    :func:`predict_embedding_split`.
+    """
+    predict = PREDICTORS[recipe.data.format]
+    return predict(model, recipe, path, split, num_classes, batch)
+
+
+def predict_embedding_split(model: Any, recipe: Recipe, path: str, split: str,
+                            num_classes: int, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Scores every record of an AudioSet-format split, its whole embedding sequence at once
+    (padded frames masked)."""
+    from tfaudio.train.datasets import make_dataset
+
+    probs, targets = [], []
+    for features, y in make_dataset(recipe, path, split, False, num_classes, batch):
+        probs.append(np.asarray(model(features, training=False)))
+        targets.append(np.asarray(y))
+    if not targets:
+        raise ValueError(f"{path}: split {split!r} has no records")
+    return np.concatenate(probs), np.concatenate(targets)
+
+
+def predict_audio_split(model: Any, recipe: Recipe, path: str, split: str, num_classes: int,
+                        batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, targets) of every clip of a waveform split.
+
     Whole clips are scored as ``tfaudio predict`` scores files: cut into training-length
     windows with 50 % overlap (a shorter clip is zero-padded to one window), window
     probabilities averaged (max-pooled for multi-label). Clips of exactly
@@ -55,6 +81,9 @@ def predict_split(model: Any, recipe: Recipe, path: str, split: str, num_classes
     clips = np.stack([pool_windows(probs[owners_arr == i], d.multi_label)
                       for i in range(len(targets))])
     return clips, np.stack(targets)
+
+
+PREDICTORS = {"audio": predict_audio_split, "audioset": predict_embedding_split}
 
 
 def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: list[str],
@@ -131,20 +160,16 @@ def evaluate_run(run_dir: str, data_dir: str | None = None, split: str = "test",
 
     Writes ``<run>/evaluation/<split>.json`` and the confusion PNG (or into ``out_dir``).
     """
-    from tfaudio import data as tfd
+    from tfaudio.train.datasets import read_data
     from tfaudio.train.run import load_run_model
 
     model, recipe, labels = load_run_model(run_dir)
     path = data_dir or recipe.data.path or os.path.join(run_dir, "data")
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"data folder not found: {path}")
-    manifest = tfd.read_manifest(path)
-    vocab = [str(x) for x in manifest.get("label_vocabulary", [])]
+    info = read_data(recipe, path)
+    vocab = info.labels
     if vocab and vocab != labels:
         raise ValueError(f"{path}: its labels {vocab[:5]}... differ from the run's "
                          f"{labels[:5]}... (labels.txt); evaluate on data with the same classes")
-    if split not in manifest.get("splits", {}):
-        raise ValueError(f"{path}: no split {split!r}; the dataset has "
-                         f"{sorted(manifest.get('splits', {}))}")
+    info.count(split)  # a clear error naming the splits there are
     return evaluate_model(model, recipe, path, split, labels,
                           out_dir or os.path.join(run_dir, "evaluation"))

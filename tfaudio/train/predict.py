@@ -41,11 +41,8 @@ def find_export(path: str) -> str:
                      "tfaudio run (no export/saved_model.pb; train it to the end first)")
 
 
-def load(path: str) -> Served:
-    """Loads the export of a run folder (or an export folder itself)."""
-    import tensorflow as tf
-
-    export = find_export(path)
+def read_export_files(export: str) -> tuple[list[str], dict]:
+    """``(labels, config)`` from the ``labels.txt`` and ``tfaudio.json`` beside a SavedModel."""
     config_path = os.path.join(export, CONFIG)
     labels_path = os.path.join(export, "labels.txt")
     if not os.path.exists(labels_path):
@@ -57,6 +54,19 @@ def load(path: str) -> Served:
                                 "and clip length); export it with `tfaudio train`")
     with open(config_path, encoding="utf-8") as f:
         config = json.load(f)
+    return labels, config
+
+
+def load(path: str) -> Served:
+    """Loads the export of a run folder (or an export folder itself)."""
+    import tensorflow as tf
+
+    export = find_export(path)
+    config_path = os.path.join(export, CONFIG)
+    labels, config = read_export_files(export)
+    if config.get("input", "waveform") != "waveform":
+        raise ValueError(f"{export}: this SavedModel serves {config['input']}, not waveforms; "
+                         "call its serve signature on AudioSet-format embeddings instead")
     model = tf.saved_model.load(export)
     if "serve" not in model.signatures and not hasattr(model, "serve"):
         raise ValueError(f"{export}: the SavedModel has no 'serve' signature")

@@ -71,10 +71,20 @@ class RecipeError(ValueError):
 class Data:
     """``[data]``: where the TFRecords are and how clips are cut.
 
-    ``path`` empty: the built-in synthetic dataset is written into the run folder
-    (``synth_clips_per_class`` clips per class). ``deterministic``: the same record
-    order on every run with the same seed (reads a little slower); otherwise shuffled
-    reads take records as the parallel reads finish.
+    ``format``: ``"audio"`` (a tfaudio dataset folder of raw-audio records, with
+    ``dataset.json``) or ``"audioset"`` (AudioSet-format embedding records, as
+    ``tfaudio embed`` writes them: a split is ``<path>/<split>/*.tfrecord`` when that
+    sub-folder exists, else ``<path>/<split>*.tfrecord``; needs ``multi_label = true``
+    and the model ``embedding_classifier``). ``num_classes``: for ``"audioset"``, 0 =
+    from ``labels.txt`` or ``class_labels_indices.csv`` in the data folder. ``max_frames``:
+    for ``"audioset"``, pad/truncate every clip to this many frames (0 = pad each batch
+    to its longest clip).
+
+    ``path`` empty (``"audio"`` only): the built-in synthetic dataset is written into the
+    run folder (``synth_clips_per_class`` clips per class).
+
+    ``deterministic``: the same record order on every run with the same seed (reads a
+    little slower); otherwise shuffled reads take records as the parallel reads finish.
     """
 
     path: str = ""
@@ -87,6 +97,9 @@ class Data:
     cache: bool = True
     synth_clips_per_class: int = 100
     deterministic: bool = False
+    format: str = "audio"
+    num_classes: int = 0
+    max_frames: int = 0
 
 
 @dataclass
@@ -125,7 +138,13 @@ class Augment:
 
 @dataclass
 class Model:
-    """``[model]``: the builder and its arguments."""
+    """``[model]``: the builder and its arguments.
+
+    ``vggish_classifier`` uses ``width``, ``embedding_size``, ``pooling``, ``batch_norm``
+    and ``dropout``; ``embedding_classifier`` (``data.format = "audioset"``) uses
+    ``embedding_size`` (the records' embedding size), ``hidden_units`` (per-frame MLP),
+    ``pooling`` and ``dropout``.
+    """
 
     name: str = "vggish_classifier"
     width: float = 1.0
@@ -133,6 +152,7 @@ class Model:
     pooling: str = "mean"
     batch_norm: bool = False
     dropout: float = 0.0
+    hidden_units: list = field(default_factory=lambda: [512])
 
 
 @dataclass
@@ -200,7 +220,8 @@ SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Mod
             "optimizer": Optimizer, "schedule": Schedule, "train": Train}
 CHOICES = {
     ("frontend", "name"): ("vggish",),
-    ("model", "name"): ("vggish_classifier",),
+    ("data", "format"): ("audio", "audioset"),
+    ("model", "name"): ("vggish_classifier", "embedding_classifier"),
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine", "exponential"),
@@ -315,6 +336,7 @@ def _check_values(recipe: Recipe) -> None:
         if getattr(getattr(recipe, section), key) <= 0:
             raise RecipeError(f"{src}: {section}.{key} = "
                               f"{getattr(getattr(recipe, section), key)!r} must be > 0")
+    _check_format(recipe)
     sr = recipe.data.sample_rate
     if not 4000 <= sr <= 192000:
         raise RecipeError(f"{src}: data.sample_rate = {sr} is outside 4000..192000 Hz")
@@ -486,6 +508,27 @@ def _parse_tune(source: str, table: Any) -> Tune:
               for k, v in settings.items()}
     space = _tune_space(source, {k: v for k, v in table.items() if k not in TUNE_SETTINGS})
     return Tune(**kwargs, space=space)
+MODEL_FOR_FORMAT = {"audio": "vggish_classifier", "audioset": "embedding_classifier"}
+
+
+def _check_format(recipe: Recipe) -> None:
+    """The data format, the model and the format's own keys agree."""
+    src, d, m = recipe.source, recipe.data, recipe.model
+    want = MODEL_FOR_FORMAT[d.format]
+    if m.name != want:
+        raise RecipeError(f"{src}: model.name = {m.name!r} does not read data.format = "
+                          f"{d.format!r}; that format needs model.name = {want!r}")
+    for key in ("num_classes", "max_frames"):
+        if getattr(d, key) < 0:
+            raise RecipeError(f"{src}: data.{key} = {getattr(d, key)!r} must be >= 0")
+    bad = [u for u in m.hidden_units if not isinstance(u, int) or isinstance(u, bool) or u < 1]
+    if bad:
+        raise RecipeError(f"{src}: model.hidden_units = {m.hidden_units!r} must be a list of "
+                          "positive ints (or [] for none)")
+    if d.format == "audioset":
+        if not d.multi_label:
+            raise RecipeError(f"{src}: data.format = 'audioset' is multi-label (AudioSet "
+                              "labels); set data.multi_label = true")
 
 
 def check(recipe: Recipe) -> Recipe:

@@ -9,7 +9,9 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     history.jsonl            one line of metrics per epoch
     logs/                    TensorBoard: scalars, augmented log-mel images and audio
     evaluation/              test-split report (JSON) and confusion-matrix PNG
-    export/                  SavedModel: waveform (batch, time) -> probabilities, + labels.txt
+    export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
+                             patch embeddings), or for data.format = "audioset" embeddings
+                             (batch, frames, 128) -> probabilities; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
@@ -28,6 +30,7 @@ import sys
 import time
 from typing import Any
 
+from tfaudio.train import datasets
 from tfaudio.train import recipe as recipe_lib
 from tfaudio.train.recipe import Recipe
 
@@ -50,16 +53,21 @@ def is_run(path: str) -> bool:
 
 def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: int = 1) -> str:
     """The dataset folder to train on: ``data_dir``, ``[data] path`` or, when neither is
-    given, the built-in synthetic dataset written into ``<run>/data``."""
+    given (``data.format = "audio"`` only), the built-in synthetic dataset written into
+    ``<run>/data``."""
     from tfaudio import data as tfd
 
     path = data_dir or recipe.data.path
     if path:
         if not os.path.isdir(path):
-            raise FileNotFoundError(f"data folder not found: {path} (make one with "
-                                    "`tfaudio make-tfrecords` or `tfaudio synth`)")
-        tfd.read_manifest(path)  # a clear error if it is not a tfaudio dataset
+            how = ("`tfaudio embed ... --out DIR`" if recipe.data.format == "audioset"
+                   else "`tfaudio make-tfrecords` or `tfaudio synth`")
+            raise FileNotFoundError(f"data folder not found: {path} (make one with {how})")
+        datasets.read_data(recipe, path)  # a clear error if it is not a dataset of the format
         return path
+    if recipe.data.format != "audio":
+        raise FileNotFoundError(f"{recipe.source}: data.format = {recipe.data.format!r} needs "
+                                "a data folder: pass --data DIR or set data.path")
     path = os.path.join(run_dir, "data")
     if os.path.exists(os.path.join(path, "dataset.json")):
         return path
@@ -72,33 +80,19 @@ def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: in
     return path
 
 
-def _split_count(manifest: dict, split: str, path: str) -> int:
-    splits = manifest.get("splits", {})
-    if split not in splits:
-        raise ValueError(f"{path}: no split {split!r}; the dataset has {sorted(splits)}")
-    return int(splits[split]["clips"])
-
-
 def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_classes: int,
                  batch_size: int | None = None, workers: int = 1) -> Any:
-    """``audio_dataset`` for a split as the recipe reads it (training: shuffled random crops).
+    """A split as the recipe reads it (:func:`tfaudio.train.datasets.make_dataset`).
 
     With ``workers > 1`` the dataset carries the sharding options of
-    :func:`tfaudio.train.distribute.shard_options` (by file when possible).
+    :func:`tfaudio.train.distribute.shard_options` (by file when every worker gets one).
     """
-    from tfaudio.data import audio_dataset, read_manifest
     from tfaudio.train import distribute
 
-    d = recipe.data
-    ds = audio_dataset(
-        path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
-        random_crop=training, batch_size=batch_size or recipe.train.batch_size,
-        shuffle=training, cache=d.cache, repeat=False,
-        labels="multi_hot" if d.multi_label else "int", num_classes=num_classes,
-        seed=recipe.train.seed, mono=True, deterministic=d.deterministic or None)
+    ds = datasets.make_dataset(recipe, path, split, training, num_classes, batch_size)
     if workers > 1:
-        shards = len(read_manifest(path)["splits"][split].get("shards", []))
-        ds = ds.with_options(distribute.shard_options(shards, workers, f"split {split!r}",
+        files = datasets.split_file_count(recipe, path, split)
+        ds = ds.with_options(distribute.shard_options(files, workers, f"split {split!r}",
                                                       training))
     return ds
 
@@ -118,7 +112,7 @@ def _media_examples(recipe: Recipe, path: str, num_classes: int) -> Any:
     import numpy as np
 
     n = recipe.train.tensorboard_examples
-    if not n:
+    if not n or recipe.data.format != "audio":  # media are waveforms and their log-mels
         return None
     ds = make_dataset(recipe, path, recipe.data.train_split, False, num_classes, batch_size=n)
     for audio, _ in ds.take(1):
@@ -198,17 +192,15 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         path = prepare_data(recipe, data_dir, tempfile.mkdtemp(prefix="tfaudio-worker-"), 0)
     if data_dir:  # the recipe as run names its data (evaluate and --resume find it)
         recipe.data.path = os.path.abspath(data_dir)
-    from tfaudio import data as tfd
-
-    manifest = tfd.read_manifest(path)
-    labels = [str(x) for x in manifest.get("label_vocabulary", [])]
+    info = datasets.read_data(recipe, path)
+    labels = info.labels
     if not labels:
         raise ValueError(f"{path}: the dataset has no label vocabulary (make it with "
                          "labels: --labels-from-dirs or a manifest with a label column)")
     num_classes = len(labels)
     d = recipe.data
-    n_train = _split_count(manifest, d.train_split, path)
-    n_val = _split_count(manifest, d.val_split, path) if d.val_split else 0
+    n_train = info.count(d.train_split)
+    n_val = info.count(d.val_split) if d.val_split else 0
     batch = recipe.train.batch_size
     steps = math.ceil(n_train / batch)
     if role.chief:
@@ -296,13 +288,15 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     from tfaudio.train import export as export_lib
 
     results = {}
-    if d.test_split and d.test_split in manifest.get("splits", {}):
+    if d.test_split and d.test_split in info.counts:
         results = evaluate_lib.evaluate_model(model, recipe, path, d.test_split, labels,
                                               os.path.join(run_dir, "evaluation"), log_dir)
         _say(evaluate_lib.summary_line(results), verbose)
     export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
-    _say(f"exported the SavedModel to {export_dir} (serve: waveform (batch, time) float32 at "
-         f"{d.sample_rate} Hz -> probabilities)", verbose)
+    serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
+              "-> patch embeddings" if d.format == "audio" else
+              "embeddings (batch, frames, 128) float32 -> probabilities")
+    _say(f"exported the SavedModel to {export_dir} (serve: {serves})", verbose)
     summary = {
         "recipe": recipe.name, "data": os.path.abspath(path), "classes": num_classes,
         "clips": {"train": n_train, "val": n_val},
