@@ -34,3 +34,20 @@ def test_default_recipe_without_file(monkeypatch, tmp_path):
     monkeypatch.setattr(train_bench, "RECIPE", "models/no_such_recipe.toml")
     m = train_bench._recipe().model
     assert (m.width, m.batch_norm, m.dropout) == (0.25, True, 0.2)
+
+
+def test_bench_distribute_rows(monkeypatch):
+    """The distribute suite's machinery on two configurations (the full four take
+    minutes): real trainings in subprocesses, epoch times from history.jsonl."""
+    from tfaudio.benchmarks import distribute as dist_bench
+
+    monkeypatch.setattr(dist_bench, "CONFIGS", [("one device", "default", False, 0, 1),
+                                                ("broken", "mirrored", False, -1, 1)])
+    rows = dist_bench.run(quick=True)
+    by_impl = {r["impl"]: r for r in rows}
+    ok = by_impl["one device"]
+    assert ok["ratio"] == 1.0 and ok["seconds"] > 0
+    assert math.isclose(ok["items_per_s"], 36 / ok["seconds"])
+    assert by_impl["broken"]["seconds"] is None
+    assert by_impl["broken"]["note"].startswith("failed: training failed")
+    assert "distribute" in available_suites()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from typing import Any
 
 import keras
@@ -49,7 +50,11 @@ class RunCheckpoint(keras.callbacks.Callback):
             return True
         return value < self.best if self.mode == "min" else value > self.best
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.time()
+
     def on_epoch_end(self, epoch, logs=None):
+        seconds = time.time() - getattr(self, "_epoch_started", time.time())
         logs = {k: float(v) for k, v in (logs or {}).items()}
         value = logs.get(self.monitor)
         if value is None:
@@ -60,7 +65,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         else:
             self.wait += 1
         row = {"epoch": epoch + 1, **logs,
-               "optimizer_steps": int(self.model.optimizer.iterations.numpy())}
+               "optimizer_steps": int(self.model.optimizer.iterations.numpy()),
+               "seconds": round(seconds, 3)}
         self.history.append(row)
         if self.patience and self.wait >= self.patience:
             self.stopped_early = True
