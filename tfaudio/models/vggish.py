@@ -165,7 +165,8 @@ def _scaled(n: int, width: float) -> int:
 
 def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, width: float = 1.0,
            classes: int = 527, batch_norm: bool = False, name: str = "vggish",
-           input_shape: tuple[int, int] = (PATCH_FRAMES, NUM_BANDS)) -> keras.Model:
+           input_shape: tuple[int, int] = (PATCH_FRAMES, NUM_BANDS),
+           sync_batch_norm: bool = False) -> keras.Model:
     """The VGGish network: one 96 x 64 log-mel patch -> embedding.
 
     The layer table (``VGGISH_LAYERS``, ``VGGISH_FC``): 3x3 convolutions (stride 1,
@@ -185,6 +186,8 @@ def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, widt
             in the paper; it makes small models train faster from scratch.
         name: model name.
         input_shape: ``(frames, mel bands)`` of a patch (another :class:`LogMel`).
+        sync_batch_norm: batch statistics over the global batch of all replicas under
+            ``tf.distribute`` (``synchronized=True``); same weights, same inference.
 
     Returns:
         ``keras.Model``: ``(batch, 96, 64)`` -> ``(batch, embedding_size)`` (or
@@ -207,7 +210,8 @@ def vggish(include_top: bool = False, embedding_size: int = EMBEDDING_SIZE, widt
         conv = keras.layers.Conv2D(_scaled(filters, width), 3, padding="same",
                                    use_bias=not batch_norm, name=layer_name)
         if batch_norm:
-            x = keras.layers.BatchNormalization(synchronized=True, name=f"{layer_name}_bn")(conv(x))
+            x = keras.layers.BatchNormalization(synchronized=sync_batch_norm,
+                                                name=f"{layer_name}_bn")(conv(x))
             x = keras.layers.ReLU(name=f"{layer_name}_relu")(x)
         else:
             conv.activation = keras.activations.relu
@@ -229,7 +233,8 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
                       waveform_augmentation: Sequence[keras.layers.Layer] = (),
                       spectrogram_augmentation: Sequence[keras.layers.Layer] = (),
                       name: str = "vggish_classifier",
-                      log_mel: LogMel | None = None) -> keras.Model:
+                      log_mel: LogMel | None = None,
+                      sync_batch_norm: bool = False) -> keras.Model:
     """Waveform in, class probabilities out: VGGish front end and body, clip pooling.
 
     ``waveform (batch, time) -> [resample to 16 kHz] -> [waveform augmentation] -> log-mel
@@ -250,6 +255,7 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
         spectrogram_augmentation: layers applied to the log-mel (e.g. ``SpecAugment``).
         name: model name.
         log_mel: front-end settings (:class:`LogMel`); default VGGish's exact ones.
+        sync_batch_norm: as :func:`vggish` (for training under ``tf.distribute``).
 
     Returns:
         ``keras.Model`` ``(batch, time) -> (batch, num_classes)`` with layers named
@@ -277,7 +283,8 @@ def vggish_classifier(num_classes: int, multi_label: bool = False, pooling: str 
         x = keras.Sequential(list(spectrogram_augmentation), name="spectrogram_augmentation")(x)
     x = L.Patches(settings.patch_frames, settings.patch_frames, name="patches")(x)
     body = vggish(embedding_size=embedding_size, width=width, batch_norm=batch_norm,
-                  input_shape=(settings.patch_frames, settings.n_mels))
+                  input_shape=(settings.patch_frames, settings.n_mels),
+                  sync_batch_norm=sync_batch_norm)
     x = PerPatch(body, name="vggish")(x)  # (batch, patches, embedding)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)

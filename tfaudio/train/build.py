@@ -38,7 +38,14 @@ def _vggish_classifier(recipe: Recipe, num_classes: int) -> keras.Model:
         embedding_size=m.embedding_size, sample_rate=recipe.data.sample_rate,
         pad_short=recipe.frontend.pad_short, batch_norm=m.batch_norm, dropout=m.dropout,
         waveform_augmentation=wave, spectrogram_augmentation=spec, name=recipe.name,
-        log_mel=LogMel(**log_mel_settings(recipe.frontend)))
+        log_mel=LogMel(**log_mel_settings(recipe.frontend)), sync_batch_norm=_replicated())
+
+
+def _replicated() -> bool:
+    """Whether the model is being built for several replicas (a tf.distribute scope)."""
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
 
 
 def _embedding_classifier(recipe: Recipe, num_classes: int) -> keras.Model:
