@@ -186,6 +186,9 @@ def test_two_workers_train_chief_exports_last_checkpoint(dataset, tmp_path):
         summary = json.load(f)
     assert summary["workers"] == 2 and summary["replicas"] == 2
     assert summary["epochs_run"] == 2 and summary["optimizer_steps"] == 2 * 4
+    # Examples are summed over the workers: 4 steps of 2 x 4 clips, less the short
+    # batches at the end of each worker's shards (a worker's mean would be ~15).
+    assert all(24 <= n <= 32 for n in summary["examples_per_epoch"]), summary
     with open(os.path.join(run_dir, "history.jsonl")) as f:
         assert len(f.readlines()) == 2  # one writer
     out = _python(f"""

@@ -5,11 +5,12 @@ The model, optimiser, loss, metrics and training dataset are made exactly as
 :func:`tfaudio.train.run.make_dataset` with ``.repeat()``) from the recipe
 ``models/vggish_small.toml`` (or, without it, a default recipe at width 0.25 with
 batch norm and dropout 0.2): ``vggish_classifier`` with augmentation in the graph,
-compiled with the recipe's ``jit_compile`` (True). Data: the built-in synthetic
+compiled with the recipe's ``jit_compile`` (False since XLA measured 1.6-1.9x slower
+for this training step on a 2-core CPU). Data: the built-in synthetic
 dataset (12 classes, clips of 1 s at 16 kHz; the recipe's ``synth_clips_per_class``,
 a handful when quick) written to a temporary folder; batches of 32.
 
-Rows (``mode="xla"``):
+Rows (``mode`` ``"graph"``, or ``"xla"`` for a recipe with ``jit_compile``):
 
 * ``train step, batches in memory``: ``model.train_on_batch`` on one epoch of batches
   taken from the training dataset beforehand and cycled (no input pipeline): the

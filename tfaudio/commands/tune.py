@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
             raise RecipeError(f"{args.recipe}: no [tune] table: nothing to tune (add e.g. "
                               "[tune.model] width = [0.125, 0.25]; see "
                               "models/vggish_small.toml)")
-        from tfaudio.train.tune import tune
+        try:
+            from tfaudio.train.tune import tune
+        except ImportError as err:
+            raise RecipeError(f"tfaudio tune needs keras-tuner ({err}); install it with "
+                              "pip install 'tfaudio[tune]'") from err
 
         out = args.out or os.path.join("runs", f"{recipe.name}-tune")
         result = tune(recipe, data_dir=args.data, run_dir=out, trials=args.trials,

@@ -179,19 +179,29 @@ def fix_keras_build(model: Any, strategy: Any) -> None:
 
     # Keras 3 then averages each step's logs over the workers with
     # strategy.reduce("MEAN", v, axis=0), which fails on scalar logs
-    # (tensorflow/tensorflow#72388): give the logs that axis.
+    # (tensorflow/tensorflow#72388): give the logs that axis. Counters are sums over
+    # the workers, not means: they are scaled by the worker count before the mean.
+    workers = role(strategy).workers
     for name in ("train_step", "test_step"):
         step = getattr(model, name)
-        setattr(model, name, _with_batch_axis(step))
+        setattr(model, name, _with_batch_axis(step, workers))
 
 
-def _with_batch_axis(step: Any) -> Any:
+COUNTERS = ("examples",)  # logged metrics that count (ExamplesSeen)
+
+
+def _with_batch_axis(step: Any, workers: int) -> Any:
     import tensorflow as tf
 
     def wrapped(data):
-        logs = step(data)
-        return {k: tf.reshape(v, [1]) if tf.is_tensor(v) and v.shape.rank == 0 else v
-                for k, v in logs.items()}
+        out = {}
+        for key, value in step(data).items():
+            if tf.is_tensor(value) and value.shape.rank == 0:
+                if key in COUNTERS:
+                    value = value * tf.cast(workers, value.dtype)
+                value = tf.reshape(value, [1])
+            out[key] = value
+        return out
 
     return wrapped
 
