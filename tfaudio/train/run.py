@@ -184,12 +184,14 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     if distribute.xla_unsupported(strat) and recipe.train.jit_compile:
         _say("jit_compile off: XLA cannot compile a step over several CPU replicas", verbose)
         recipe.train.jit_compile = False
-    if role.chief:
+    own_data = None  # a worker's own copy of the synthetic data (removed at the end)
+    if role.chief or data_dir or recipe.data.path:
         path = prepare_data(recipe, data_dir, run_dir, verbose)
-    else:  # the same seeded synthetic data, in a folder of its own, when none is given
+    else:  # the same seeded synthetic data as the chief's, in a folder of its own
         import tempfile
 
-        path = prepare_data(recipe, data_dir, tempfile.mkdtemp(prefix="tfaudio-worker-"), 0)
+        own_data = tempfile.mkdtemp(prefix="tfaudio-worker-")
+        path = prepare_data(recipe, data_dir, own_data, 0)
     if data_dir:  # the recipe as run names its data (evaluate and --resume find it)
         recipe.data.path = os.path.abspath(data_dir)
     info = datasets.read_data(recipe, path)
@@ -274,6 +276,10 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     fit_seconds = time.time() - fit_started
     steps_done = int(model.optimizer.iterations.numpy())
     if not role.chief:
+        if own_data:
+            import shutil
+
+            shutil.rmtree(own_data, ignore_errors=True)
         return {"recipe": recipe.name, "chief": False, "worker": role.worker,
                 "workers": workers, "epochs_run": len(ckpt.history),
                 "optimizer_steps": steps_done, "history": ckpt.history}
