@@ -89,6 +89,21 @@ def test_viterbi_path_equals_brute_force(seed):
                                   _brute_force(log_start, log_transition, log_emission))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_crepe_banded_viterbi_equals_the_dense_decoder(seed):
+    # CREPE's emissions take two values, so exact ties are common: the banded decoder
+    # must break them as the dense one does (highest state).
+    rng = np.random.default_rng(seed)
+    if seed % 2:
+        obs = rng.integers(0, 360, 150)
+    else:
+        walk = 180 + np.cumsum(rng.integers(-3, 4, 150)) + 60 * (rng.random(150) < 0.1)
+        obs = np.clip(walk, 0, 359)
+    log_start, log_transition, log_emission = P.crepe_hmm()
+    dense = ops.viterbi_path(log_start, log_transition, log_emission[:, obs].T)
+    np.testing.assert_array_equal(P._crepe_viterbi_path(obs), dense)
+
+
 def test_viterbi_ties_go_to_the_highest_state():
     flat = np.log(np.full(3, 1 / 3))
     path = ops.viterbi_path(flat, np.log(np.full((3, 3), 1 / 3)), np.zeros((4, 3)))

@@ -287,6 +287,42 @@ def crepe_hmm() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _log(start), _log(transition), _log(emission)
 
 
+def _crepe_viterbi_path(observations: np.ndarray) -> np.ndarray:
+    """:func:`viterbi_path` of :func:`crepe_hmm`, using the band of the transitions.
+
+    Only sources within 11 bins of a target can reach it, so each step scores 23
+    candidates per bin instead of 360 (2000 frames: 0.36 s instead of 1.7 s on a
+    2-core CPU). The candidate values are the
+    same float sums as the dense decoder's and the sources are ordered from the highest,
+    so ties resolve identically (tested against :func:`viterbi_path`).
+    """
+    log_start, log_transition, log_emission = crepe_hmm()
+    frames, states, reach = len(observations), PITCH_BINS, TRANSITION_WIDTH - 1
+    if frames == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.arange(reach, -reach - 1, -1)  # source - target, highest source first
+    targets = np.arange(states)
+    sources = targets[None, :] + offsets[:, None]  # (23, 360)
+    valid = (sources >= 0) & (sources < states)
+    band = np.where(valid, log_transition[np.clip(sources, 0, states - 1), targets], -np.inf)
+    gather = sources + reach  # indices into the score padded with `reach` -inf each side
+    emission = log_emission[:, observations].T  # (frames, states)
+    back = np.empty((frames, states), np.int64)
+    padded = np.full(states + 2 * reach, -np.inf)
+    score = log_start + emission[0]
+    for t in range(1, frames):
+        padded[reach:reach + states] = score
+        candidates = padded[gather] + band
+        best = np.argmax(candidates, axis=0)
+        back[t] = sources[best, targets]
+        score = candidates[best, targets] + emission[t]
+    path = np.empty(frames, np.int64)
+    path[-1] = states - 1 - np.argmax(score[::-1])
+    for t in range(frames - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
 def viterbi_cents(salience: Any) -> tuple[np.ndarray, np.ndarray]:
     """CREPE's Viterbi decoding of a whole track (NumPy).
 
@@ -312,8 +348,6 @@ def viterbi_cents(salience: Any) -> tuple[np.ndarray, np.ndarray]:
     if s.ndim != 2 or s.shape[1] != PITCH_BINS:
         raise ValueError(f"salience must be one track of shape (frames, {PITCH_BINS}), "
                          f"got {s.shape}")
-    log_start, log_transition, log_emission = crepe_hmm()
-    observations = np.argmax(s, axis=1)
-    path = viterbi_path(log_start, log_transition, log_emission[:, observations].T)
+    path = _crepe_viterbi_path(np.argmax(s, axis=1))
     cents = local_average_cents(s, path).numpy() if len(path) else np.zeros(0)
     return cents, path
