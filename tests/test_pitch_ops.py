@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tests.signals import DATA
 from tfaudio import layers as L
 from tfaudio import ops
 from tfaudio.ops import pitch as P
@@ -102,6 +103,21 @@ def test_crepe_banded_viterbi_equals_the_dense_decoder(seed):
     log_start, log_transition, log_emission = P.crepe_hmm()
     dense = ops.viterbi_path(log_start, log_transition, log_emission[:, obs].T)
     np.testing.assert_array_equal(P._crepe_viterbi_path(obs), dense)
+
+
+def test_viterbi_equals_hmmlearn_as_crepe_uses_it():
+    # Paths of hmmlearn 0.3.3's CategoricalHMM.predict set up as CREPE's
+    # to_viterbi_cents, recorded by tools/crepe_goldens.py: 16 / 16 equal (breaking ties
+    # toward the lowest state instead matches only 5 / 16).
+    goldens = np.load(DATA / "crepe_goldens.npz")
+    for obs, expected in zip(goldens["viterbi_observations"], goldens["viterbi_paths"],
+                             strict=True):
+        np.testing.assert_array_equal(P._crepe_viterbi_path(obs.astype(np.int64)), expected)
+    # viterbi_cents observes the argmax of the salience.
+    obs = goldens["viterbi_observations"][0].astype(np.int64)
+    salience = np.full((len(obs), 360), 0.01)
+    salience[np.arange(len(obs)), obs] = 0.9
+    np.testing.assert_array_equal(ops.viterbi_cents(salience)[1], goldens["viterbi_paths"][0])
 
 
 def test_viterbi_ties_go_to_the_highest_state():

