@@ -157,6 +157,9 @@ CASES: list[Case] = [
     Case("frame", lambda **kw: L.Frame(400, 160, **kw), lengths=(400, 559, 560, 4000)),
     Case("frame_center", lambda **kw: L.Frame(256, 100, center=True, pad_mode="reflect", **kw),
          lengths=(129, 300)),
+    # CREPE's input normalisation (its framing is Frame(1024, hop, center=True)).
+    Case("normalize_frames", lambda **kw: L.NormalizeFrames(**kw), kind="spectrogram", time=12,
+         features=64, lengths=(0, 1, 5)),
     Case("rms", lambda **kw: L.RMS(frame_length=512, hop_length=128, **kw), lengths=(1, 127, 128)),
     Case("mu_law_encoding", lambda **kw: L.MuLawEncoding(**kw), skip=frozenset({"mixed", "grad"})),
     Case("mu_law_decoding", lambda **kw: L.MuLawDecoding(**kw), kind="codes",

