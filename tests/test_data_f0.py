@@ -182,3 +182,91 @@ def test_bad_arguments(tmp_path):
         audio_dataset(str(tmp_path), targets="pitch")
     with pytest.raises(ValueError, match="f0_hop_seconds"):
         audio_dataset(str(tmp_path), targets="f0", f0_hop_seconds=0.0)
+
+
+def _f0_source(root):
+    """voice/a.wav + CREPE-style a.f0.csv, b.wav + headerless 20 ms b.f0.csv, c.wav alone."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(1)
+    for name in ("a", "b", "c"):
+        path = root / "voice" / f"{name}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), rng.integers(-9000, 9000, (8000, 1), dtype=np.int16), 16000)
+    times = np.arange(51) * 0.01
+    freq = np.linspace(200.0, 300.0, 51)
+    conf = np.where(times < 0.25, 0.9, 0.1)
+    rows = "".join(f"{t:.3f},{f:.3f},{c:.6f}\n" for t, f, c in zip(times, freq, conf, strict=True))
+    (root / "voice" / "a.f0.csv").write_text("time,frequency,confidence\n" + rows)
+    (root / "voice" / "b.f0.csv").write_text("".join(f"{t:.2f},{150.0 if t < 0.2 else 0.0}\n"
+                                                     for t in np.arange(26) * 0.02))
+    (root / "notes.txt").write_text("not audio\n")
+    return times, freq
+
+
+def test_make_tfrecords_f0_from_csv(tmp_path, capsys):
+    import json
+
+    from tfaudio.cli import main
+    from tfaudio.data.schema import parse_example_numpy
+
+    times, freq = _f0_source(tmp_path / "src")
+    out = tmp_path / "out"
+    rc = main(["make-tfrecords", str(tmp_path / "src"), str(out), "--labels-from-dirs",
+               "--sample-rate", "8000", "--f0-from-csv", "--quiet", "--workers", "1"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "f0 tracks: 2 of 3 clips; 1 without a .f0.csv" in text
+    assert "no f0 track (no .f0.csv): voice/c.wav" in text
+    m = json.loads((out / "dataset.json").read_text())
+    assert m["inputs"] == m["total_clips"] == 3
+    assert m["f0"] == {"from_csv": True, "min_confidence": None, "with_track": 2,
+                       "missing": ["voice/c.wav"]}
+    assert m["ignored_files"] == ["notes.txt"]  # the f0 CSVs are used, not ignored
+    recs = {}
+    for shard in out.glob("*.tfrecord"):
+        for rec in tf.data.TFRecordDataset(str(shard)):
+            r = parse_example_numpy(rec.numpy())
+            recs[r["id"]] = r
+    assert recs["voice/c.wav"]["f0_hz"] is None
+    np.testing.assert_allclose(recs["voice/a.wav"]["f0_hz"], freq, rtol=1e-6)
+    b = recs["voice/b.wav"]["f0_hz"]  # 20 ms steps: stored at that hop
+    assert len(b) == f0_num_frames(4000, 8000, 0.02) == 26
+    assert (b[:10] == 150.0).all() and not b[10:].any()
+    assert main(["inspect", str(out)]) == 0
+    capsys.readouterr()
+    # the 10 ms track of b, read from its 20 ms record: nearest next to unvoiced frames
+    ds = audio_dataset(str(out), batch_size=3, shuffle=False, targets="f0", skip_corrupt=True)
+    x, f0 = _all(ds)
+    assert x.shape == (2, 4000) and f0.shape == (2, 51)
+    assert ds.corruption.events == [{"id": "voice/c.wav", "skipped": 1}]
+    is_a = [np.allclose(row, freq, rtol=1e-6) for row in f0]
+    assert sorted(is_a) == [False, True]
+    row_b = f0[is_a.index(False)]  # stored frame 9 (0.18 s) is the last voiced one
+    assert (row_b[:19] == 150.0).all() and not row_b[19:].any()
+    capsys.readouterr()
+
+    # confidence threshold (every CSV needs the column then); a bad CSV is a bad file
+    args = ["make-tfrecords", str(tmp_path / "src"), str(tmp_path / "conf"),
+            "--labels-from-dirs", "--f0-from-csv", "--f0-min-confidence", "0.5", "--quiet",
+            "--workers", "1"]
+    assert main(args) == 1
+    assert "b.f0.csv: f0_min_confidence=0.5 needs a 'confidence' column" in \
+        capsys.readouterr().out
+    (tmp_path / "src" / "voice" / "b.f0.csv").write_text("time,frequency,confidence\n"
+                                                        "0.0,100,1\n0.01,110,1\n")
+    assert main(args) == 0
+    m = json.loads((tmp_path / "conf" / "dataset.json").read_text())
+    assert m["f0"]["min_confidence"] == 0.5
+    for shard in (tmp_path / "conf").glob("*.tfrecord"):
+        for rec in tf.data.TFRecordDataset(str(shard)):
+            r = parse_example_numpy(rec.numpy())
+            if r["id"] == "voice/a.wav":
+                np.testing.assert_allclose(r["f0_hz"], np.where(times < 0.25, freq, 0.0),
+                                           rtol=1e-6)
+    (tmp_path / "src" / "voice" / "b.f0.csv").write_text("time,frequency\n0.0,100\n0.0,110\n")
+    rc = main(["make-tfrecords", str(tmp_path / "src"), str(tmp_path / "bad"),
+               "--labels-from-dirs", "--f0-from-csv", "--quiet", "--workers", "1"])
+    text = capsys.readouterr().out
+    assert rc == 1 and "b.f0.csv:3: times must increase" in text
+    assert not (tmp_path / "bad" / "dataset.json").exists()
