@@ -1,5 +1,9 @@
 """tfaudio.metrics against scikit-learn (the oracle), hand-computed cases and bad input.
 
+The pitch metrics' oracle is mir_eval's definition (``mir_eval.melody``: ``hz2cents``
+with its 10 Hz base, ``raw_pitch_accuracy``, ``raw_chroma_accuracy``), written out below
+(mir_eval is not a dependency).
+
 Tolerance: 1e-12 absolute for every float (measured max difference: 2.2e-16 for the
 classification report, 1.3e-15 for average precision).
 """
@@ -181,6 +185,14 @@ BAD_INPUTS = [
      r"y_true is empty"),
     (lambda: metrics.mean_average_precision([[0, 0]], [[0.5, 0.2]]), ValueError,
      r"no positive sample in any class"),
+    (lambda: metrics.raw_pitch_accuracy([100.0, 0.0], [100.0]), ValueError,
+     r"ref_hz and est_hz must have the same shape .*\(2,\) and \(1,\)"),
+    (lambda: metrics.raw_pitch_accuracy([], []), ValueError, r"ref_hz is empty"),
+    (lambda: metrics.raw_chroma_accuracy([100.0], [np.nan]), ValueError,
+     r"est_hz must be finite"),
+    (lambda: metrics.cents_error(["a"], [1.0]), TypeError, r"ref_hz must hold frequencies"),
+    (lambda: metrics.raw_pitch_accuracy([100.0], [100.0], cents=0), ValueError,
+     r"cents=0 is out of range"),
 ]
 
 
@@ -197,3 +209,96 @@ def test_module_does_not_import_tensorflow():
     code = "import sys, tfaudio.metrics; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------
+# Pitch: mir_eval's definitions as the oracle
+# --------------------------------------------------------------------------------------
+
+
+def _mir_eval_hz2cents(freq_hz, base_frequency=10.0):
+    """mir_eval.melody.hz2cents: 1200 log2(|f| / base) where f != 0, else 0."""
+    freq_hz = np.asarray(freq_hz, np.float64)
+    cents = np.zeros(freq_hz.shape[0])
+    nonzero = freq_hz != 0
+    cents[nonzero] = 1200 * np.log2(np.abs(freq_hz[nonzero]) / base_frequency)
+    return cents
+
+
+def _mir_eval_accuracy(ref_hz, est_hz, cent_tolerance=50.0, chroma=False):
+    """mir_eval.melody.raw_pitch_accuracy / raw_chroma_accuracy on aligned frames, with
+    mir_eval's own voicing (ref_voicing = ref > 0) and cents (to_cent_voicing)."""
+    ref_voicing = (np.asarray(ref_hz) > 0).astype(np.float64)
+    ref_cent, est_cent = _mir_eval_hz2cents(ref_hz), _mir_eval_hz2cents(est_hz)
+    if ref_voicing.sum() == 0:
+        return 0.0
+    nonzero_freqs = np.logical_and(est_cent != 0, ref_cent != 0)
+    if sum(nonzero_freqs) == 0:
+        return 0.0
+    if chroma:
+        diff = (ref_cent - est_cent)[nonzero_freqs]
+        octave = 1200.0 * np.floor(diff / 1200.0 + 0.5)
+        correct = np.abs(diff - octave) < cent_tolerance
+    else:
+        correct = np.abs(ref_cent - est_cent)[nonzero_freqs] < cent_tolerance
+    return np.sum(ref_voicing[nonzero_freqs] * correct) / np.sum(ref_voicing)
+
+
+def _pitch_pair(seed, n=500):
+    """A reference with unvoiced frames (0 and negative) and an estimate with fine errors,
+    octave errors (x2, /2, x4), 0s, negatives (mir_eval: unvoiced with a guess) and misses."""
+    rng = np.random.default_rng(seed)
+    ref = 55.0 * 2 ** rng.uniform(0, 5, n)
+    ref[rng.random(n) < 0.25] = 0.0
+    ref[rng.random(n) < 0.05] *= -1
+    cents = rng.normal(0, 40, n)
+    octave = rng.choice([0, 1, -1, 2], n, p=[0.7, 0.15, 0.1, 0.05])
+    est = np.abs(ref) * 2 ** (cents / 1200 + octave)
+    est[ref == 0] = 55.0 * 2 ** rng.uniform(0, 5, int((ref == 0).sum()))
+    est[rng.random(n) < 0.1] = 0.0
+    est[rng.random(n) < 0.05] *= -1
+    est[rng.random(n) < 0.05] = rng.uniform(30, 2000, 1)
+    return ref, est
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("cents", [50.0, 25.0, 100.0])
+def test_pitch_accuracy_matches_mir_eval(seed, cents):
+    ref, est = _pitch_pair(seed)
+    rpa = metrics.raw_pitch_accuracy(ref, est, cents=cents)
+    rca = metrics.raw_chroma_accuracy(ref, est, cents=cents)
+    assert abs(rpa - _mir_eval_accuracy(ref, est, cents)) <= TOL
+    assert abs(rca - _mir_eval_accuracy(ref, est, cents, chroma=True)) <= TOL
+    assert 0.2 < rpa < rca < 1.0  # the cases are not degenerate
+    # frames on any axes are pooled: (batch, frames) gives the same numbers
+    assert metrics.raw_pitch_accuracy(ref.reshape(5, 100), est.reshape(5, 100),
+                                      cents=cents) == rpa
+    errors = metrics.cents_error(ref, est)
+    both = (ref > 0) & (est != 0)
+    np.testing.assert_allclose(errors[both], (_mir_eval_hz2cents(est) -
+                                              _mir_eval_hz2cents(ref))[both], rtol=0,
+                               atol=1e-9)
+    assert np.isnan(errors[~both]).all()
+
+
+def test_pitch_accuracy_by_hand():
+    ref = [220.0, 220.0, 220.0, 220.0, 220.0, 0.0, 220.0, -220.0]
+    up = 2 ** (49.9 / 1200)
+    est = [220.0 * up, 220.0 * 2 ** (50.1 / 1200), 440.0 * up, 110.0, 0.0, 220.0,
+           -220.0, 220.0]
+    # voiced reference frames: 0-4 and 6. Within 50 cents: 0 and 6 (a negative estimate
+    # counts by its magnitude); with octaves folded also 2 (an octave + 49.9) and 3;
+    # frame 1 is 50.1 cents off, frame 4 has no estimate.
+    assert metrics.raw_pitch_accuracy(ref, est) == pytest.approx(2 / 6, abs=1e-15)
+    assert metrics.raw_chroma_accuracy(ref, est) == pytest.approx(4 / 6, abs=1e-15)
+    assert metrics.raw_pitch_accuracy(ref, est, cents=51) == pytest.approx(3 / 6, abs=1e-15)
+    np.testing.assert_allclose(metrics.cents_error(ref, est)[:4],
+                               [49.9, 50.1, 1249.9, -1200.0], atol=1e-9)
+    assert abs(_mir_eval_accuracy(ref, est) - 2 / 6) <= TOL
+
+
+def test_pitch_accuracy_without_voiced_reference_is_nan():
+    # mir_eval returns 0 here; NaN keeps a mean over clips honest (np.nanmean)
+    assert np.isnan(metrics.raw_pitch_accuracy([0.0, 0.0], [100.0, 0.0]))
+    assert np.isnan(metrics.raw_chroma_accuracy(np.zeros((2, 3)), np.ones((2, 3))))
+    assert metrics.raw_pitch_accuracy([100.0, 0.0], [0.0, 100.0]) == 0.0

@@ -5,9 +5,12 @@ Sections:
 - Classification (single-label): :func:`confusion_matrix`,
   :func:`normalize_confusion_matrix`, :func:`classification_report`.
 - Multi-label (AudioSet style): :func:`average_precision`, :func:`mean_average_precision`.
+- Pitch (melody extraction, mir_eval's definitions): :func:`cents_error`,
+  :func:`raw_pitch_accuracy`, :func:`raw_chroma_accuracy`.
 
 Inputs may be lists, NumPy arrays or eager tensors (anything ``np.asarray`` takes). The
-results equal scikit-learn's (the oracle in ``tests/test_metrics.py``) to 1e-12.
+results equal scikit-learn's (the oracle in ``tests/test_metrics.py``) to 1e-12; the
+pitch metrics equal mir_eval's formulas (written out in the tests) to 1e-12.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ __all__ = [
     "classification_report",
     "average_precision",
     "mean_average_precision",
+    "cents_error",
+    "raw_pitch_accuracy",
+    "raw_chroma_accuracy",
 ]
 
 
@@ -294,3 +300,125 @@ def mean_average_precision(y_true: Any, scores: Any) -> float:
     if not np.any(valid):
         raise ValueError("y_true has no positive sample in any class: mAP is undefined")
     return float(np.mean(ap[valid]))
+
+
+# --------------------------------------------------------------------------------------
+# Pitch (melody extraction)
+# --------------------------------------------------------------------------------------
+
+
+def _pitch_inputs(ref_hz: Any, est_hz: Any) -> tuple[np.ndarray, np.ndarray]:
+    ref = np.asarray(ref_hz)
+    est = np.asarray(est_hz)
+    for name, arr in (("ref_hz", ref), ("est_hz", est)):
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"{name} must hold frequencies in Hz (real numbers), got dtype {arr.dtype}")
+    if ref.shape != est.shape:
+        raise ValueError(
+            f"ref_hz and est_hz must have the same shape (one value per frame), got {ref.shape}"
+            f" and {est.shape}"
+        )
+    if ref.size == 0:
+        raise ValueError("ref_hz is empty: it needs at least one frame")
+    ref = ref.astype(np.float64)
+    est = est.astype(np.float64)
+    for name, arr in (("ref_hz", ref), ("est_hz", est)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite (no NaN or inf); use 0 for unvoiced frames")
+    return ref, est
+
+
+def _cents_diff(ref: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(voiced, d)``: the frames where the reference is voiced, and for those where the
+    estimate is non-zero too ``d = 1200 * log2(|est| / ref)`` (NaN elsewhere)."""
+    voiced = ref > 0
+    both = voiced & (est != 0)
+    d = np.full(ref.shape, np.nan)
+    d[both] = 1200.0 * np.log2(np.abs(est[both]) / ref[both])
+    return voiced, d
+
+
+def cents_error(ref_hz: Any, est_hz: Any) -> np.ndarray:
+    """Signed pitch error per frame in cents, ``1200 * log2(|est| / ref)``.
+
+    Frames where the reference is unvoiced (``ref <= 0``) or the estimate is 0 (no
+    pitch) have no error: NaN. A negative estimate is mir_eval's "unvoiced, but this
+    would be the pitch": its magnitude is compared, as in mir_eval.
+
+    Args:
+        ref_hz: reference f0 in Hz, any shape (e.g. ``(frames,)`` or ``(batch, frames)``);
+            ``<= 0`` = unvoiced.
+        est_hz: estimated f0 in Hz, the same shape.
+
+    Returns:
+        float64 array of the inputs' shape: cents (positive = estimate too high), NaN
+        where undefined. ``np.nanmean(np.abs(...))`` is the mean absolute error.
+
+    Example:
+        >>> cents_error([100.0, 100.0, 0.0], [200.0, 0.0, 100.0]).tolist()
+        [1200.0, nan, nan]
+    """
+    ref, est = _pitch_inputs(ref_hz, est_hz)
+    return _cents_diff(ref, est)[1]
+
+
+def _pitch_accuracy(ref_hz: Any, est_hz: Any, cents: float, chroma: bool) -> float:
+    cents = _checks.positive_float("cents", cents)
+    ref, est = _pitch_inputs(ref_hz, est_hz)
+    voiced, d = _cents_diff(ref, est)
+    n = int(np.count_nonzero(voiced))
+    if n == 0:
+        return float("nan")
+    d = d[~np.isnan(d)]  # voiced reference and a non-zero estimate
+    if chroma:
+        d = d - 1200.0 * np.floor(d / 1200.0 + 0.5)  # fold to the nearest octave
+    return float(np.count_nonzero(np.abs(d) < cents) / n)
+
+
+def raw_pitch_accuracy(ref_hz: Any, est_hz: Any, cents: float = 50.0) -> float:
+    """Raw pitch accuracy (RPA): the fraction of voiced reference frames whose estimate
+    is within ``cents`` of the reference (mir_eval's ``raw_pitch_accuracy``).
+
+    ``RPA = #{ref > 0, est != 0, |1200 log2(|est| / ref)| < cents} / #{ref > 0}``,
+    strictly below the tolerance, as mir_eval. Frames where the estimate is 0 count as
+    wrong; the estimate's voicing is not judged otherwise (a negative estimate is
+    compared by its magnitude). Frames over every axis are pooled. When no reference
+    frame is voiced the RPA is undefined: NaN (mir_eval returns 0, which would pull a
+    mean over clips down; use ``np.nanmean``).
+
+    Args:
+        ref_hz: reference f0 in Hz, any shape; ``<= 0`` = unvoiced.
+        est_hz: estimated f0 in Hz, the same shape; 0 = no estimate.
+        cents: tolerance in cents (default 50: a quarter tone).
+
+    Returns:
+        The RPA in [0, 1], or NaN.
+
+    Example:
+        >>> raw_pitch_accuracy([100.0, 100.0, 100.0, 0.0], [101.0, 200.0, 0.0, 300.0])
+        0.3333333333333333
+    """
+    return _pitch_accuracy(ref_hz, est_hz, cents, chroma=False)
+
+
+def raw_chroma_accuracy(ref_hz: Any, est_hz: Any, cents: float = 50.0) -> float:
+    """Raw chroma accuracy (RCA): :func:`raw_pitch_accuracy` with octave errors forgiven
+    (mir_eval's ``raw_chroma_accuracy``).
+
+    The cents difference ``d`` is folded to the nearest octave,
+    ``d - 1200 * floor(d / 1200 + 0.5)``, before it is compared with ``cents``.
+    ``RCA >= RPA`` always.
+
+    Args:
+        ref_hz: reference f0 in Hz, any shape; ``<= 0`` = unvoiced.
+        est_hz: estimated f0 in Hz, the same shape; 0 = no estimate.
+        cents: tolerance in cents (default 50).
+
+    Returns:
+        The RCA in [0, 1], or NaN when no reference frame is voiced.
+
+    Example:
+        >>> raw_chroma_accuracy([100.0, 100.0, 100.0, 0.0], [101.0, 200.0, 0.0, 300.0])
+        0.6666666666666666
+    """
+    return _pitch_accuracy(ref_hz, est_hz, cents, chroma=True)

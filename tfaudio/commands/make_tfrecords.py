@@ -44,6 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-truncated", action="store_true",
                    help="keep the samples a truncated file holds (listed under 'truncated' "
                         "in dataset.json) instead of treating it as bad")
+    p.add_argument("--f0-from-csv", action="store_true",
+                   help="store each file's f0 track from <stem>.f0.csv beside it "
+                        "(time,frequency[,confidence], CREPE's output); files without one "
+                        "are written without a track and listed")
+    p.add_argument("--f0-min-confidence", type=float, metavar="C", default=None,
+                   help="with --f0-from-csv: frames with confidence below C are stored "
+                        "unvoiced (default: keep every frequency)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="decoding threads (default: CPU count)")
     p.add_argument("--overwrite", action="store_true", help="replace a dataset in OUT")
@@ -63,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             shard_size_mb=args.shard_size, encoding=args.encoding, split=args.split,
             seed=args.seed, skip_bad=args.skip_bad, workers=args.workers,
             progress=not args.quiet, overwrite=args.overwrite,
-            allow_truncated=args.allow_truncated)
+            allow_truncated=args.allow_truncated, f0_from_csv=args.f0_from_csv,
+            f0_min_confidence=args.f0_min_confidence)
     except BadFilesError as err:
         print(f"tfaudio make-tfrecords: {err}")
         return 1
@@ -88,4 +96,13 @@ def summary(m: dict, out: str) -> str:
         lines.append(f"  skipped {s['file']}: {s['reason']}")
     for t in m.get("truncated") or []:
         lines.append(f"  kept truncated {t['file']}: {t['reason']}")
+    f0 = m.get("f0")
+    if f0:
+        missing = f0.get("missing") or []
+        lines.append(f"  f0 tracks: {f0['with_track']} of {m['total_clips']} clips; "
+                     f"{len(missing)} without a .f0.csv")
+        for name in missing[:50]:
+            lines.append(f"  no f0 track (no .f0.csv): {name}")
+        if len(missing) > 50:
+            lines.append(f"  ... and {len(missing) - 50} more (dataset.json: f0.missing)")
     return "\n".join(lines)

@@ -5,6 +5,7 @@ Public API::
     decode_audio(path_or_bytes, format=None, sample_rate=None, *, allow_truncated=False)
                                                         -> (audio (time, ch), sr)
     audio_dataset(dir_or_pattern, split="train", ...)  -> tf.data.Dataset of (audio, label)
+    audio_dataset(..., targets="f0", f0_hop_seconds=0.01) -> (audio, f0 (batch, frames))
     write_dataset(clips, out_dir, sample_rate=..., ...) / DatasetWriter / Clip
     make_tfrecords(src_dir, out_dir, ...)               -> the make-tfrecords command
     audioset_dataset(pattern, num_classes=527)          -> (embeddings, mask), labels
@@ -33,6 +34,7 @@ _EXPORTS = {
     "CorruptRecordError": "reader",
     "audio_dataset": "reader",
     "auto_cache_limit": "reader",
+    "f0_num_frames": "reader",
     "SCHEMA_VERSION": "schema",
     "make_example": "schema",
     "parse_example_numpy": "schema",

@@ -16,7 +16,9 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
     record count matches; per split: clip count, duration and label counts; all
     records share the manifest's sample rate, channels and encoding, and labels are in
     the vocabulary with matching ``label/text``; no unlisted ``*.tfrecord`` files; no
-    temporary folder left by an interrupted writer.
+    temporary folder left by an interrupted writer; with an ``f0`` entry (``make-tfrecords
+    --f0-from-csv``), the records with an f0 track are ``with_track`` and the ids
+    without one are ``missing``.
 
     Args:
         path: dataset folder (with ``dataset.json``).
@@ -50,6 +52,7 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
     vocab = m["label_vocabulary"]
     listed = set()
     total = sum(s["records"] for v in m["splits"].values() for s in v["shards"])
+    no_f0: list[str] = []
     bar = tqdm(total=total, unit="rec", desc="verifying", disable=not progress)
     for split, info in m["splits"].items():
         clips, seconds, labels = 0, 0.0, Counter()
@@ -96,6 +99,8 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
                                     f"labels {r['labels']} in the vocabulary")
                 if r["num_samples"] == 0:
                     problems.append(f"{where}: zero-length audio")
+                if r["f0_hz"] is None:
+                    no_f0.append(r["id"])
                 clips += 1
                 seconds += r["num_samples"] / max(r["sample_rate"], 1)
                 labels.update(vocab[v] for v in r["labels"] if 0 <= v < len(vocab))
@@ -117,6 +122,14 @@ def verify_dataset(path: str, progress: bool = False) -> tuple[dict, list[str]]:
     if m.get("inputs") is not None and m["inputs"] != written + len(m.get("skipped", [])):
         problems.append(f"manifest: inputs {m['inputs']} != written {written} + skipped "
                         f"{len(m.get('skipped', []))}")
+    f0 = m.get("f0")
+    if f0:
+        if total - len(no_f0) != f0.get("with_track"):
+            problems.append(f"manifest: f0.with_track {f0.get('with_track')} but "
+                            f"{total - len(no_f0)} records carry an f0 track")
+        if sorted(no_f0) != sorted(f0.get("missing") or []):
+            problems.append(f"manifest: f0.missing lists {len(f0.get('missing') or [])} ids "
+                            f"but {len(no_f0)} records have no f0 track")
     unlisted = sorted(n for n in os.listdir(path)
                       if n.endswith(mf.SHARD_SUFFIX) and n not in listed)
     for name in unlisted:

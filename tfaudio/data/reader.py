@@ -524,10 +524,11 @@ def auto_cache_limit() -> int:
     return limit
 
 
-def _reader_spec() -> dict:
+def _reader_spec(f0: bool = False) -> dict:
+    """The parse spec of the reader; ``f0=True`` adds the f0 track (hop 0 = absent)."""
     import tensorflow as tf
 
-    return {
+    spec = {
         schema.PCM: tf.io.FixedLenFeature([], tf.string),
         schema.ENCODING: tf.io.FixedLenFeature([], tf.string, default_value=b"pcm16"),
         schema.SAMPLE_RATE: tf.io.FixedLenFeature([], tf.int64),
@@ -536,11 +537,26 @@ def _reader_spec() -> dict:
         schema.LABEL: tf.io.RaggedFeature(tf.int64),
         schema.ID: tf.io.FixedLenFeature([], tf.string, default_value=b""),
     }
+    if f0:
+        spec[schema.F0] = tf.io.RaggedFeature(tf.float32)
+        spec[schema.F0_HOP] = tf.io.FixedLenFeature([], tf.float32, default_value=0.0)
+    return spec
+
+
+def _has_f0(f: dict) -> Any:
+    """bool ``(batch,)``: the record carries an f0 track (frames and a hop > 0)."""
+    import tensorflow as tf
+
+    hop = f[schema.F0_HOP]
+    return (hop > 0) & tf.math.is_finite(hop) & (f[schema.F0].row_lengths() > 0)
 
 
 def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
-              report: CorruptionReport) -> dict:
-    """Checks rate/channels/encoding (and payload size) of a batch of parsed records."""
+              report: CorruptionReport, f0_ok: Any = None) -> dict:
+    """Checks rate/channels/encoding (and payload size) of a batch of parsed records.
+
+    ``f0_ok`` (``targets="f0"``): bool ``(batch,)``, the records that carry an f0 track.
+    """
     import tensorflow as tf
 
     checks = [
@@ -553,6 +569,9 @@ def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
     if schema.ENCODING in f:
         checks.append((tf.equal(f[schema.ENCODING], src.encoding),
                        f"audio/encoding is not the dataset's {src.encoding!r}"))
+    if f0_ok is not None:
+        checks.append((f0_ok, f"no f0 track ({schema.F0} with {schema.F0_HOP} > 0), which "
+                              "targets='f0' needs"))
     good = tf.reduce_all(tf.stack([c for c, _ in checks]), axis=0)
     reason = tf.fill(tf.shape(good), "")
     for c, text in reversed(checks):
@@ -593,30 +612,41 @@ def _offsets(n: Any, length: Any, random_crop: bool, seed: int | None) -> Any:
 
 
 def _batch_pcm(serialized: Any, src: _Source, length: int | None, random_crop: bool,
-               seed: int | None, skip: bool, report: CorruptionReport) -> tuple[Any, dict]:
-    """Batched parse + byte-level crop/pad + decode_raw: ``(batch, L, ch)`` float32."""
+               seed: int | None, skip: bool, report: CorruptionReport,
+               f0: bool = False) -> tuple[Any, dict]:
+    """Batched parse + byte-level crop/pad + decode_raw: ``(batch, L, ch)`` float32.
+
+    With ``f0=True`` the f0 track is parsed too, records without one fail the checks,
+    and ``f["offset"]`` holds each crop's first sample (int64 ``(batch,)``). Without
+    it the graph is the label-only fast path, op for op.
+    """
     import tensorflow as tf
 
     bps = schema.BYTES_PER_SAMPLE[src.encoding]
     frame = bps * src.num_channels
-    f = tf.io.parse_example(serialized, _reader_spec())
+    f = tf.io.parse_example(serialized, _reader_spec(f0))
     n = f[schema.NUM_SAMPLES]
     payload_ok = tf.equal(tf.cast(tf.strings.length(f[schema.PCM]), tf.int64),
                           n * tf.cast(f[schema.NUM_CHANNELS], tf.int64) * bps)
-    f = _validate(f, src, payload_ok, skip, report)
+    f = _validate(f, src, payload_ok, skip, report, _has_f0(f) if f0 else None)
     n = f[schema.NUM_SAMPLES]
     size = tf.reduce_max(tf.concat([n, [0]], 0)) if length is None else tf.constant(length, tf.int64)
     dtype = tf.int16 if src.encoding == "pcm16" else tf.float32
 
     def exact():  # every clip already has the wanted length: no copy, no padding
-        return tf.io.decode_raw(f[schema.PCM], dtype)
+        x = tf.io.decode_raw(f[schema.PCM], dtype)
+        return (x, tf.zeros_like(n)) if f0 else x
 
     def crop_pad():
         off = _offsets(n, size, random_crop, seed)
         pcm = tf.strings.substr(f[schema.PCM], off * frame, tf.fill(tf.shape(n), size * frame))
-        return tf.io.decode_raw(pcm, dtype, fixed_length=tf.cast(size * frame, tf.int32))
+        x = tf.io.decode_raw(pcm, dtype, fixed_length=tf.cast(size * frame, tf.int32))
+        return (x, off) if f0 else x
 
     x = tf.cond(tf.reduce_all(tf.equal(n, size)), exact, crop_pad)
+    if f0:
+        x, off = x
+        f = {**f, "offset": off}
     x = _to_float(x, src.num_channels, length is not None)
     return x, f
 
@@ -653,14 +683,18 @@ def _to_float(x: Any, channels: int, fixed_length: bool) -> Any:
 
 
 def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop: bool,
-                 seed: int | None) -> dict:
-    """One FLAC record: parse, decode (tensorflow-io or soundfile), crop/pad."""
+                 seed: int | None, f0: bool = False) -> dict:
+    """One FLAC record: parse, decode (tensorflow-io or soundfile), crop/pad.
+
+    With ``f0=True`` the f0 track is parsed too and ``f["offset"]`` is the crop's first
+    sample.
+    """
     import numpy as np
     import tensorflow as tf
 
     from tfaudio.data import backends
 
-    f = tf.io.parse_single_example(serialized, _reader_spec())
+    f = tf.io.parse_single_example(serialized, _reader_spec(f0))
     tfio = backends.tfio_native()
     if tfio is not None:
         pcm = tfio.audio.decode_flac(f[schema.PCM], dtype=tf.int16)
@@ -674,15 +708,96 @@ def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop:
         pcm = tf.numpy_function(dec, [f[schema.PCM]], tf.int16, stateful=False)
     x = tf.reshape(tf.cast(pcm, tf.float32) * (1.0 / 32768.0), [-1, src.num_channels])
     n = tf.shape(x, out_type=tf.int64)[0]
+    off = None
     if length is not None:
         off = _offsets(n[None], length, random_crop, seed)[0]
         x = x[off:off + length]
         x = tf.pad(x, [[0, length - tf.shape(x, out_type=tf.int64)[0]], [0, 0]])
     f = dict(f)
+    if f0:
+        f["offset"] = tf.zeros([], tf.int64) if off is None else off
     f["audio"] = x
     f["payload_ok"] = tf.equal(n, f[schema.NUM_SAMPLES])
     del f[schema.PCM]
     return f
+
+
+def f0_num_frames(num_samples: int, sample_rate: int, hop_seconds: float) -> int:
+    """Frames of the f0 targets of a clip: centred frames, frame ``k`` at ``k * hop``.
+
+    ``1 + floor(num_samples / (hop_seconds * sample_rate))``: CREPE's count with
+    ``center=True`` (``1 + n // hop_length`` when the hop is a whole number of samples).
+
+    Example:
+        >>> f0_num_frames(16000, 16000, 0.01)
+        101
+    """
+    return 1 + int(math.floor(num_samples / (hop_seconds * sample_rate) + 1e-9))
+
+
+def _f0_frames(track: Any, track_hop: Any, start_seconds: Any, duration: Any,
+               num_frames: Any, hop_seconds: float) -> Any:
+    """Stored f0 tracks read at times ``start_seconds + k * hop_seconds``, ``k < num_frames``.
+
+    A frame time ``t`` falls at position ``p = t / track_hop`` of its record's track
+    (frame ``i`` of a track is at ``i * track_hop``: centred frames). Between two voiced
+    neighbours (f0 > 0) the value is linear in Hz; when either neighbour is unvoiced it
+    is the nearest frame's (so unvoiced gaps are never bridged and voicing flips at the
+    midpoint); positions within 1e-6 frames of a stored frame read that frame exactly.
+    Past the track's last frame (more than half a hop) and past the clip's end
+    (``t > duration``, zero padding) the frame is unvoiced: 0.
+
+    Args:
+        track: float32 ragged ``(batch, None)``: f0 in Hz per stored frame, <= 0 unvoiced.
+        track_hop: float32 ``(batch,)``: the stored hop in seconds.
+        start_seconds: float64 ``(batch,)``: the crop's start in the record.
+        duration: float64 ``(batch,)``: the record's length in seconds.
+        num_frames: int scalar: frames to return.
+        hop_seconds: the wanted hop.
+
+    Returns:
+        float32 ``(batch, num_frames)``, Hz, 0 = unvoiced.
+    """
+    import tensorflow as tf
+
+    dense = tf.maximum(track.to_tensor(0.0), 0.0)
+    width = tf.shape(dense, out_type=tf.int64)[1]
+    dense = tf.pad(dense, [[0, 0], [0, 1]])  # index `width` reads a zero
+    lengths = tf.cast(track.row_lengths(), tf.int64)[:, None]
+    times = start_seconds[:, None] + tf.range(tf.cast(num_frames, tf.int64),
+                                              dtype=tf.float64)[None, :] * hop_seconds
+    p = times / tf.cast(track_hop, tf.float64)[:, None]
+    near = tf.round(p)
+    p = tf.where(tf.abs(p - near) < 1e-6, near, p)
+    low = tf.floor(p)
+    w = tf.cast(p - low, tf.float32)
+    low = tf.cast(low, tf.int64)
+
+    def value(i):
+        v = tf.gather(dense, tf.clip_by_value(i, 0, width), batch_dims=1)
+        return tf.where((i >= 0) & (i < lengths), v, 0.0)
+
+    a, b = value(low), value(low + 1)
+    f0 = tf.where((a > 0) & (b > 0), a + w * (b - a), tf.where(w < 0.5, a, b))
+    return tf.where(times <= duration[:, None] + 1e-9, f0, 0.0)
+
+
+def _f0_targets(f: dict, x: Any, src_rate: int, target_rate: int, out_len: int | None,
+                hop_seconds: float) -> Any:
+    """f0 targets of a decoded batch ``x`` (at ``target_rate``), in step with its crops."""
+    import tensorflow as tf
+
+    if out_len is not None:
+        frames = f0_num_frames(out_len, target_rate, hop_seconds)
+    else:  # the batch's padded length
+        length = tf.cast(tf.shape(x)[1], tf.float64)
+        frames = 1 + tf.cast(tf.floor(length / (hop_seconds * target_rate) + 1e-9), tf.int32)
+    y = _f0_frames(f[schema.F0], f[schema.F0_HOP],
+                   tf.cast(f["offset"], tf.float64) / src_rate,
+                   tf.cast(f[schema.NUM_SAMPLES], tf.float64) / src_rate, frames, hop_seconds)
+    if out_len is not None:
+        y = tf.ensure_shape(y, [None, frames])
+    return y
 
 
 def _labels(labels: Any, ids: Any, mode: str, num_classes: int | None) -> Any:
@@ -718,8 +833,9 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
                   skip_corrupt: bool = False, mono: bool = False,
                   num_classes: int | None = None, seed: int | None = None,
                   shuffle_buffer: int | None = None, drop_remainder: bool = False,
-                  deterministic: bool | None = None) -> Any:
-    """A batched ``tf.data.Dataset`` of ``(audio, label)`` from raw-audio TFRecords.
+                  deterministic: bool | None = None, targets: str = "label",
+                  f0_hop_seconds: float = 0.01) -> Any:
+    """A batched ``tf.data.Dataset`` of ``(audio, label)`` (or ``(audio, f0)``) from TFRecords.
 
     Args:
         pattern_or_dir: a dataset folder (with ``dataset.json``: shards of ``split``
@@ -758,12 +874,29 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
             ``None`` (default): only when not shuffling; a shuffled read then takes
             records in the order the parallel reads finish (faster, but the order
             differs between runs even with a ``seed``).
+        targets: what comes with the audio: ``"label"`` (default; see ``labels``) or
+            ``"f0"``: the records' f0 tracks (``pitch/f0_hz``, ``pitch/hop_seconds``),
+            float32 ``(batch, frames)`` in Hz, 0 = unvoiced or unknown. Frames are
+            centred (CREPE's): frame ``k`` is the pitch at ``k * f0_hop_seconds``
+            seconds after the first sample of the (cropped, resampled) audio, and a
+            clip of ``n`` samples at ``sample_rate`` has
+            ``1 + floor(n / (f0_hop_seconds * sample_rate))`` frames
+            (:func:`f0_num_frames`; 101 for 1 s at a 10 ms hop). The stored track is
+            read at those times: linear in Hz between two voiced stored frames, the
+            nearest stored frame when either is unvoiced (unvoiced gaps are never
+            bridged), and 0 past the track's end and in the zero padding after the
+            clip. A random crop shifts the track by the crop's offset, so audio and f0
+            stay in step; resampling keeps times (the resampler has no delay). A
+            record without an f0 track is an error naming its ``id``, or, with
+            ``skip_corrupt=True``, skipped and counted like an inconsistent record.
+        f0_hop_seconds: the frame hop of the f0 targets (default 0.01 s, CREPE's step).
 
     Returns:
-        ``tf.data.Dataset`` of ``(audio, label)``: audio float32 ``(batch, time)`` for
-        mono data (or ``mono=True``), else ``(batch, time, channels)``. Keep a reference
-        to ``ds.corruption`` before further transformations if you need the counts;
-        ``ds.cached`` says whether the records are cached.
+        ``tf.data.Dataset`` of ``(audio, label)`` (or ``(audio, f0)``): audio float32
+        ``(batch, time)`` for mono data (or ``mono=True``), else ``(batch, time,
+        channels)``. Keep a reference to ``ds.corruption`` before further
+        transformations if you need the counts; ``ds.cached`` says whether the records
+        are cached.
 
     Raises:
         FileNotFoundError: no shards, or shards listed in ``dataset.json`` missing
@@ -781,10 +914,17 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         >>> audio, label = next(iter(ds))
         >>> audio.shape, label.shape
         (TensorShape([32, 16000]), TensorShape([32]))
+        >>> ds = audio_dataset("data/synth", clip_seconds=0.5, targets="f0")
+        >>> audio, f0 = next(iter(ds))
+        >>> audio.shape, f0.shape
+        (TensorShape([32, 8000]), TensorShape([32, 51]))
     """
     import tensorflow as tf
 
     labels = one_of("labels", labels, ("int", "multi_hot"))
+    targets = one_of("targets", targets, ("label", "f0"))
+    want_f0 = targets == "f0"
+    f0_hop_seconds = positive_float("f0_hop_seconds", f0_hop_seconds)
     batch_size = positive_int("batch_size", batch_size)
     if clip_seconds is not None:
         clip_seconds = positive_float("clip_seconds", clip_seconds)
@@ -794,7 +934,7 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         raise ValueError(f"cache={cache!r} is not supported: allowed values are True, False "
                          f"and 'auto' (cache splits up to auto_cache_limit() bytes)")
     src = _source(pattern_or_dir, split, num_classes, allow_missing=bool(skip_corrupt))
-    if labels == "multi_hot" and not src.num_classes:
+    if labels == "multi_hot" and not src.num_classes and not want_f0:
         raise ValueError(f"{pattern_or_dir}: labels='multi_hot' needs num_classes (no "
                          f"{mf.MANIFEST_NAME} vocabulary to take it from)")
     if src.encoding not in schema.ENCODINGS:
@@ -856,6 +996,8 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
             x = x[..., 0]
         if out_len is not None:
             x = tf.ensure_shape(x, [None, out_len] + list(x.shape[2:]))
+        if want_f0:
+            return x, _f0_targets(f, x, src.sample_rate, target_sr, out_len, f0_hop_seconds)
         y = _labels(f[schema.LABEL], f[schema.ID], labels, src.num_classes)
         return x, y
 
@@ -866,24 +1008,34 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
         def decode(serialized):
+            if want_f0:
+                return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
+                                          skip_corrupt, report, f0=True))
             return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
                                       skip_corrupt, report))
 
         ds = ds.map(decode, num_parallel_calls=autotune, deterministic=deterministic)
     else:
-        ds = ds.map(lambda r: _record_flac(r, src, src_len, random_crop, seed),
+        ds = ds.map(lambda r: _record_flac(r, src, src_len, random_crop, seed, want_f0),
                     num_parallel_calls=autotune, deterministic=deterministic)
-        ds = ds.padded_batch(batch_size, padding_values={
+        padding = {
             "audio": 0.0, schema.LABEL: tf.constant(-1, tf.int64),
             schema.ENCODING: b"", schema.ID: b"", schema.SAMPLE_RATE: tf.constant(0, tf.int64),
             schema.NUM_CHANNELS: tf.constant(0, tf.int64),
-            schema.NUM_SAMPLES: tf.constant(0, tf.int64), "payload_ok": False},
-            drop_remainder=drop_remainder)
+            schema.NUM_SAMPLES: tf.constant(0, tf.int64), "payload_ok": False}
+        if want_f0:  # f0 >= 0 in a track, so -1 marks the padding of the ragged rows
+            padding.update({schema.F0: -1.0, schema.F0_HOP: 0.0,
+                            "offset": tf.constant(0, tf.int64)})
+        ds = ds.padded_batch(batch_size, padding_values=padding, drop_remainder=drop_remainder)
 
         def regroup(f):
             f = dict(f)
             f[schema.LABEL] = tf.RaggedTensor.from_tensor(f[schema.LABEL], padding=-1)
-            f = _validate(f, src, f.pop("payload_ok"), skip_corrupt, report)
+            f0_ok = None
+            if want_f0:
+                f[schema.F0] = tf.RaggedTensor.from_tensor(f[schema.F0], padding=-1.0)
+                f0_ok = _has_f0(f)
+            f = _validate(f, src, f.pop("payload_ok"), skip_corrupt, report, f0_ok)
             return finish(f.pop("audio"), f)
 
         ds = ds.map(regroup, num_parallel_calls=autotune, deterministic=deterministic)
