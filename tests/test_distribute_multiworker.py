@@ -1,6 +1,6 @@
 """train.strategy = multiworker: two worker processes on loopback, and a lost worker.
 
-Every process runs under a timeout; ports are picked free (``tests/cluster.py``).
+Every process runs under a timeout; ports are picked free (``loopback_tf_configs``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import subprocess
 import time
 
 from tests import cluster
-from tests.cluster import ROOT, env, free_ports, python, tf_config, train_cmd
+from tests.cluster import ROOT, env, python, train_cmd
+from tfaudio.train.distribute import loopback_tf_configs
 
 dataset = cluster.dataset  # the fixture
 
@@ -21,10 +22,10 @@ def test_two_workers_train_chief_exports_last_checkpoint(dataset, tmp_path):
     """Two worker processes on loopback: both train 2 epochs; only the chief (worker 0)
     writes; its export serves what its last checkpoint holds (1e-5)."""
     run_dir = str(tmp_path / "mw")
-    ports = free_ports(2)
+    configs = loopback_tf_configs(2)
     cmd = train_cmd(dataset, run_dir, "train.epochs=2", "train.batch_size=8",
                      "train.restore_best=false", "data.test_split=\"\"")
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env(TF_CONFIG=tf_config(ports, i)),
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env(TF_CONFIG=configs[i]),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
@@ -64,10 +65,10 @@ def test_lost_worker_fails_the_others_clearly(dataset, tmp_path):
     """Worker 1 killed with SIGKILL after epoch 1: the chief stops with exit code 2 and a
     message naming the lost peer and --resume, within the test's timeout (no hang)."""
     run_dir = str(tmp_path / "mw-kill")
-    ports = free_ports(2)
+    configs = loopback_tf_configs(2)
     cmd = train_cmd(dataset, run_dir, "train.epochs=40", "train.batch_size=8",
                      "data.test_split=\"\"")
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env(TF_CONFIG=tf_config(ports, i)),
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env(TF_CONFIG=configs[i]),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in range(2)]
     try:

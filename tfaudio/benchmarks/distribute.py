@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+
+from tfaudio.train.distribute import loopback_tf_configs
 
 SUITE = "distribute"
 BATCH = 32
@@ -45,16 +46,6 @@ CONFIGS = [("one device, XLA", "default", True, 0, 1),
 
 def _root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _command(data: str, out: str, epochs: int, strategy: str, jit: bool,
@@ -116,11 +107,7 @@ def run(quick: bool = False) -> list[dict]:
             if workers == 1:
                 jobs = [(cmd, env)]
             else:
-                ports = _free_ports(workers)
-                cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-                jobs = [(cmd, {**env, "TF_CONFIG": json.dumps(
-                    {"cluster": cluster, "task": {"type": "worker", "index": i}})})
-                    for i in range(workers)]
+                jobs = [(cmd, {**env, "TF_CONFIG": c}) for c in loopback_tf_configs(workers)]
             try:
                 _run(jobs)
                 results[name] = statistics.median(_epoch_seconds(out)[1:])
