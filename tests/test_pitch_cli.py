@@ -199,3 +199,14 @@ def test_export_serves_without_tfaudio(tmp_path, tiny):
         np.testing.assert_allclose(served["frequency"][row], hz, rtol=1e-5)
         np.testing.assert_allclose(served["time"][row], time, atol=1e-6)
     assert np.array(short["activation"]).shape == (1, 1 + (500 * 16000 // sr) // 160, 360)
+
+
+def test_bench_suite_quick_without_torch(monkeypatch):
+    from tfaudio.benchmarks import crepe as suite
+
+    monkeypatch.delenv(suite.TORCH_ENV, raising=False)
+    rows = suite.run(quick=True)
+    ours, rival = rows
+    assert ours["impl"] == "tfaudio" and ours["items_per_s"] > 0 and ours["config"].startswith("tiny")
+    if rival["seconds"] is None:  # the project venv has no torch
+        assert "torch not installed" in rival["note"]
