@@ -149,6 +149,7 @@ def test_bad_inputs_exit_2(tmp_path, capsys, monkeypatch):
         (["pitch", wav, "--step-size", "0"], "--step-size"),
         (["pitch", wav, "--batch-size", "0"], "--batch-size"),
         (["pitch"], "FILE"),
+        (["pitch", "--plot", wav], "--plot"),
     ]
     for argv, needle in cases:
         assert cli.main(argv) == 2, argv

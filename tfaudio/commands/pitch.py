@@ -7,6 +7,7 @@ import os
 import sys
 
 AUTO = "<auto>"
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,9 @@ def _fail(message: str) -> int:
 
 
 def _check_args(args: argparse.Namespace) -> str | None:
+    if args.plot not in (None, AUTO) and not args.plot.lower().endswith(PLOT_SUFFIXES):
+        return (f"--plot {args.plot}: expected an image path ({', '.join(PLOT_SUFFIXES)}); "
+                "give --plot alone after the files for <file stem>.activation.png")
     if not args.files and args.export is None:
         return "give at least one FILE (or --export DIR)"
     if args.step_size <= 0 or int(16000 * args.step_size / 1000) < 1:
