@@ -78,6 +78,16 @@ def _chunk_function(frame_model: keras.Model, hop: int) -> Any:
     return tf.function(lambda x: chunk_model(x, training=False), input_signature=[spec])
 
 
+@functools.lru_cache(maxsize=4)
+def _resample_function(sample_rate: int) -> Any:
+    """A traced ``(1, samples) -> (1, samples at 16 kHz)``: the op of the ``resample``
+    layer of :func:`crepe_waveform`, run once over the whole signal."""
+    from tfaudio.ops.resample import resample
+
+    spec = tf.TensorSpec((1, None), tf.float32)
+    return tf.function(lambda x: resample(x, sample_rate, SAMPLE_RATE), input_signature=[spec])
+
+
 def _mono(audio: Any) -> np.ndarray:
     x = audio.numpy() if hasattr(audio, "numpy") else np.asarray(audio)
     if x.dtype.kind not in "fiu":
@@ -97,8 +107,8 @@ def crepe_activation(audio: Any, sample_rate: int, model: str | keras.Model = "f
     Args:
         audio: ``(time,)`` or ``(time, channels)`` samples (channels are averaged).
         sample_rate: rate of ``audio`` in Hz; other rates than 16000 are resampled
-            with :func:`tfaudio.ops.resample` (the op of :func:`crepe_waveform`'s
-            ``resample`` layer).
+            in a traced graph with :func:`tfaudio.ops.resample` (the op of
+            :func:`crepe_waveform`'s ``resample`` layer), once over the whole signal.
         model: ``"full"`` or ``"tiny"`` (published weights), or a CREPE frame model.
         step_size: ms between frames.
         center: pad 512 zeros on both ends (CREPE's default).
@@ -110,15 +120,13 @@ def crepe_activation(audio: Any, sample_rate: int, model: str | keras.Model = "f
     Raises:
         ValueError: ``center=False`` and the signal is shorter than one frame.
     """
-    from tfaudio.ops.resample import resample
-
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
     batch_size = _checks.positive_int("batch_size", batch_size)
     hop = hop_length(step_size)
     frame_model = pitch_frame_model(model)
     x = _mono(audio)
     if sample_rate != SAMPLE_RATE and len(x):
-        x = resample(tf.constant(x[None]), sample_rate, SAMPLE_RATE).numpy()[0]
+        x = _resample_function(sample_rate)(tf.constant(x[None])).numpy()[0]
     if center:
         x = np.pad(x, FRAME_LENGTH // 2)
     if len(x) < FRAME_LENGTH:
