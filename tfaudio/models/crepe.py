@@ -105,7 +105,7 @@ def crepe(capacity: str = "full", name: str | None = None) -> keras.Model:
 
 def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
                    sample_rate: int = SAMPLE_RATE, frame_model: keras.Model | None = None,
-                   name: str | None = None) -> keras.Model:
+                   name: str | None = None, center: bool = True) -> keras.Model:
     """CREPE on waveforms: ``(batch, time) -> (batch, frames, 360)`` activations.
 
     ``waveform -> [Resample to 16 kHz] -> Frame(1024, hop, centred: 512 zeros each end)
@@ -113,6 +113,8 @@ def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
     the graph. ``frames = 1 + n16 // hop`` with ``n16`` the length at 16 kHz; frame
     ``t`` is centred on ``t * step_size`` ms. Inputs shorter than a frame give
     ``1 + n16 // hop`` zero-padded frames. Decode with :mod:`tfaudio.ops.pitch`.
+    With ``center=False`` (CREPE's ``center=False``) nothing is padded: frame ``t``
+    starts at sample ``t * hop`` and there are ``1 + (n16 - 1024) // hop`` frames.
 
     Args:
         capacity: as :func:`crepe` (ignored when ``frame_model`` is given).
@@ -123,6 +125,7 @@ def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
         frame_model: a frame model to wrap (e.g. one with loaded weights); default a
             new :func:`crepe` of ``capacity``.
         name: model name (default ``"crepe_<capacity>_waveform"``).
+        center: pad 512 zeros on both ends first (CREPE's default).
 
     Returns:
         ``keras.Model`` with layers ``resample`` (if any), ``frames``, ``normalize``
@@ -142,7 +145,7 @@ def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
     x = inp
     if sample_rate != SAMPLE_RATE:
         x = L.Resample(sample_rate, SAMPLE_RATE, name="resample")(x)
-    x = L.Frame(FRAME_LENGTH, hop, center=True, name="frames")(x)
+    x = L.Frame(FRAME_LENGTH, hop, center=bool(center), name="frames")(x)
     x = L.NormalizeFrames(NORMALIZE_FLOOR, name="normalize")(x)
     out = PerPatch(frame_model, name="crepe")(x)
     return keras.Model(inp, out, name=name or f"crepe_{capacity}_waveform")
