@@ -133,7 +133,8 @@ def test_tiny_run_export_serves_activations(run):
         config = json.load(f)
     assert (config["output"], config["step_size_ms"], config["sample_rate"]) == (
         "pitch_activations", 40.0, 16000)
-    served = tf.saved_model.load(export).serve(tf.zeros([2, 8000]))
+    loaded = tf.saved_model.load(export)  # kept: its functions need its variables
+    served = loaded.serve(tf.zeros([2, 8000]))
     assert tuple(served.shape) == (2, 1 + 8000 // 640, 360)
     assert np.all((served.numpy() >= 0) & (served.numpy() <= 1))
 

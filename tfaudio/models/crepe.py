@@ -69,7 +69,8 @@ def _multiplier(capacity: str | int) -> tuple[int, str]:
     return _capacity(capacity), str(capacity)
 
 
-def crepe(capacity: str | int = "full", name: str | None = None) -> keras.Model:
+def crepe(capacity: str | int = "full", name: str | None = None,
+          dropout: float = DROPOUT) -> keras.Model:
     """The CREPE network: one normalised 1024-sample frame -> 360 pitch-bin activations.
 
     Reads like the paper's layer table (``CREPE_LAYERS``): six blocks of Conv2D over the
@@ -84,6 +85,7 @@ def crepe(capacity: str | int = "full", name: str | None = None) -> keras.Model:
             (filter multiplier 4, 8, 16, 24, 32), or a positive int multiplier (e.g. 1
             or 2: CPU-sized networks for training on small data, not in the paper).
         name: model name (default ``"crepe_<capacity>"``, ``"crepe_x<m>"`` for an int).
+        dropout: rate of the dropout after each block (CREPE: 0.25; training only).
 
     Returns:
         ``keras.Model``: ``(batch, 1024)`` frames, each already normalised (mean 0,
@@ -94,6 +96,7 @@ def crepe(capacity: str | int = "full", name: str | None = None) -> keras.Model:
         487096
     """
     m, suffix = _multiplier(capacity)
+    dropout = _checks.number_in("dropout", dropout, 0.0, 1.0)
     inp = keras.Input((FRAME_LENGTH,), name="frame")
     x = keras.layers.Reshape((FRAME_LENGTH, 1, 1), name="input-reshape")(inp)
     for layer_name, filters, kernel, stride in CREPE_LAYERS:
@@ -102,7 +105,7 @@ def crepe(capacity: str | int = "full", name: str | None = None) -> keras.Model:
         x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{layer_name}-BN")(x)
         x = keras.layers.MaxPooling2D((2, 1), strides=(2, 1), padding="valid",
                                       name=f"{layer_name}-maxpool")(x)
-        x = keras.layers.Dropout(DROPOUT, name=f"{layer_name}-dropout")(x)
+        x = keras.layers.Dropout(dropout, name=f"{layer_name}-dropout")(x)
     # (batch, 4, 1, C) -> (batch, 1, 4, C) -> 4 * C features, time-major as CREPE.
     x = keras.layers.Permute((2, 1, 3), name="transpose")(x)
     x = keras.layers.Flatten(name="flatten")(x)

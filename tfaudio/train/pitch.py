@@ -33,12 +33,14 @@ PLOT_CLIPS = 4
 
 
 def build_crepe(recipe: Recipe, num_classes: int = 0) -> keras.Model:
-    """The recipe's CREPE on waveforms at ``data.sample_rate`` (``num_classes`` unused)."""
-    from tfaudio.models import crepe_waveform
+    """The recipe's CREPE on waveforms at ``data.sample_rate`` (``num_classes`` unused;
+    ``model.dropout`` after each block: the paper's 0.25 is ``dropout = 0.25``)."""
+    from tfaudio.models import crepe, crepe_waveform
 
     m = recipe.model
-    return crepe_waveform(crepe_capacity(m.capacity), step_size=m.step_size,
-                          sample_rate=recipe.data.sample_rate, name=recipe.name)
+    frames = crepe(crepe_capacity(m.capacity), dropout=m.dropout)
+    return crepe_waveform(step_size=m.step_size, sample_rate=recipe.data.sample_rate,
+                          frame_model=frames, name=recipe.name)
 
 
 @keras.saving.register_keras_serializable(package="tfaudio")

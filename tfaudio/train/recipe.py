@@ -153,8 +153,9 @@ class Model:
     ``embedding_size`` (the records' embedding size), ``hidden_units`` (per-frame MLP),
     ``pooling`` and ``dropout``. ``crepe`` (``data.targets = "f0"``) uses ``capacity``
     (``"tiny"``, ``"small"``, ``"medium"``, ``"large"``, ``"full"`` or a positive integer
-    filter multiplier as text, e.g. ``"2"``: see :func:`tfaudio.models.crepe`) and
-    ``step_size`` (ms between frames); it reads no ``[frontend]`` or ``[augment]``.
+    filter multiplier as text, e.g. ``"2"``: see :func:`tfaudio.models.crepe`),
+    ``step_size`` (ms between frames) and ``dropout`` (after each block; the paper's is
+    0.25); it reads no ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
