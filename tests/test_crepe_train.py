@@ -139,10 +139,11 @@ def test_tiny_run_export_serves_activations(run):
     assert np.all((served.numpy() >= 0) & (served.numpy() <= 1))
 
 
-def test_evaluate_run_on_pitch(run, tmp_path):
-    from tfaudio.train import evaluate_run
+def test_evaluate_cli_on_pitch_run(run, tmp_path, capsys):
+    from tfaudio.cli import main
 
     run_dir, summary = run
-    result = evaluate_run(run_dir, out_dir=str(tmp_path))
-    assert result["rpa"] == pytest.approx(summary["test"]["rpa"])
-    assert os.path.isfile(tmp_path / "test.json")
+    assert main(["evaluate", run_dir, "--out", str(tmp_path)]) == 0
+    assert f"test: RPA {summary['test']['rpa']:.3f}" in capsys.readouterr().out
+    with open(tmp_path / "test.json", encoding="utf-8") as f:
+        assert json.load(f)["rpa"] == pytest.approx(summary["test"]["rpa"])
