@@ -8,10 +8,12 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     checkpoints/             epoch checkpoints (model + optimiser + loop state), best weights
     history.jsonl            one line of metrics per epoch
     logs/                    TensorBoard: scalars, augmented log-mel images and audio
-    evaluation/              test-split report (JSON) and confusion-matrix PNG
+    evaluation/              test-split report (JSON) and confusion-matrix PNG (CREPE,
+                             data.targets = "f0": RPA / RCA and a pitch-track PNG)
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
-                             (batch, frames, 128) -> probabilities; + labels.txt
+                             (batch, frames, 128) -> probabilities, or for CREPE waveform
+                             -> (batch, frames, 360) pitch activations; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
