@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        print(_table(result))
+        if "rpa" not in result:  # a pitch run has no per-class table
+            print(_table(result))
         print(summary_line(result))
     return 0

@@ -55,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     test = summary.get("test", {})
     score = (f"test accuracy {test['accuracy']:.3f}" if "accuracy" in test
-             else f"test mAP {test['mAP']:.3f}" if "mAP" in test else "no test split")
-    use = (f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
+             else f"test mAP {test['mAP']:.3f}" if "mAP" in test
+             else f"test RPA {test['rpa']:.3f}, RCA {test['rca']:.3f}" if test.get("rpa")
+             is not None
+             else "no test split")
+    use = (f"its export serves pitch activations: {out}/export (see tfaudio.json)"
+           if recipe.data.targets == "f0" else
+           f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
            else f"its export serves embeddings: {out}/export (see tfaudio.json)")
     print(f"done: {out} ({summary['epochs_run']} epochs, {score}); {use}")
     return 0

@@ -62,7 +62,15 @@ def hop_length(step_size: float) -> int:
     return hop
 
 
-def crepe(capacity: str = "full", name: str | None = None) -> keras.Model:
+def _multiplier(capacity: str | int) -> tuple[int, str]:
+    """(filter multiplier, name suffix) of a capacity name or a positive int multiplier."""
+    if isinstance(capacity, int) and not isinstance(capacity, bool):
+        return _checks.positive_int("capacity", capacity), f"x{capacity}"
+    return _capacity(capacity), str(capacity)
+
+
+def crepe(capacity: str | int = "full", name: str | None = None,
+          dropout: float = DROPOUT) -> keras.Model:
     """The CREPE network: one normalised 1024-sample frame -> 360 pitch-bin activations.
 
     Reads like the paper's layer table (``CREPE_LAYERS``): six blocks of Conv2D over the
@@ -74,8 +82,10 @@ def crepe(capacity: str = "full", name: str | None = None) -> keras.Model:
 
     Args:
         capacity: ``"tiny"``, ``"small"``, ``"medium"``, ``"large"`` or ``"full"``
-            (filter multiplier 4, 8, 16, 24, 32).
-        name: model name (default ``"crepe_<capacity>"``).
+            (filter multiplier 4, 8, 16, 24, 32), or a positive int multiplier (e.g. 1
+            or 2: CPU-sized networks for training on small data, not in the paper).
+        name: model name (default ``"crepe_<capacity>"``, ``"crepe_x<m>"`` for an int).
+        dropout: rate of the dropout after each block (CREPE: 0.25; training only).
 
     Returns:
         ``keras.Model``: ``(batch, 1024)`` frames, each already normalised (mean 0,
@@ -85,7 +95,8 @@ def crepe(capacity: str = "full", name: str | None = None) -> keras.Model:
         >>> crepe("tiny").count_params()
         487096
     """
-    m = _capacity(capacity)
+    m, suffix = _multiplier(capacity)
+    dropout = _checks.number_in("dropout", dropout, 0.0, 1.0)
     inp = keras.Input((FRAME_LENGTH,), name="frame")
     x = keras.layers.Reshape((FRAME_LENGTH, 1, 1), name="input-reshape")(inp)
     for layer_name, filters, kernel, stride in CREPE_LAYERS:
@@ -94,16 +105,16 @@ def crepe(capacity: str = "full", name: str | None = None) -> keras.Model:
         x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{layer_name}-BN")(x)
         x = keras.layers.MaxPooling2D((2, 1), strides=(2, 1), padding="valid",
                                       name=f"{layer_name}-maxpool")(x)
-        x = keras.layers.Dropout(DROPOUT, name=f"{layer_name}-dropout")(x)
+        x = keras.layers.Dropout(dropout, name=f"{layer_name}-dropout")(x)
     # (batch, 4, 1, C) -> (batch, 1, 4, C) -> 4 * C features, time-major as CREPE.
     x = keras.layers.Permute((2, 1, 3), name="transpose")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     out = keras.layers.Dense(PITCH_BINS, activation="sigmoid", dtype="float32",
                              name="classifier")(x)
-    return keras.Model(inp, out, name=name or f"crepe_{capacity}")
+    return keras.Model(inp, out, name=name or f"crepe_{suffix}")
 
 
-def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
+def crepe_waveform(capacity: str | int = "full", step_size: float = 10.0,
                    sample_rate: int = SAMPLE_RATE, frame_model: keras.Model | None = None,
                    name: str | None = None, center: bool = True) -> keras.Model:
     """CREPE on waveforms: ``(batch, time) -> (batch, frames, 360)`` activations.
@@ -139,8 +150,7 @@ def crepe_waveform(capacity: str = "full", step_size: float = 10.0,
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
     if frame_model is None:
         frame_model = crepe(capacity)
-    else:
-        capacity = frame_model.name.removeprefix("crepe_")
+    capacity = frame_model.name.removeprefix("crepe_")
     inp = keras.Input((None,), name="waveform")
     x = inp
     if sample_rate != SAMPLE_RATE:

@@ -21,7 +21,7 @@ Viterbi                an HMM over the 360 bins whose observations are the per-f
 
 NumPy or TensorFlow: the table (:func:`cents_mapping`) is a NumPy constant; the per-frame
 functions (:func:`normalize_frames`, :func:`to_cents`, :func:`to_hz`, :func:`local_average_cents`,
-:func:`confidence`, :func:`apply_voicing`) are TensorFlow ops, so they can sit in an
+:func:`confidence`, :func:`apply_voicing`, :func:`f0_to_salience`) are TensorFlow ops, so they can sit in an
 exported graph. :func:`viterbi_cents` is sequential over the whole track with data-
 dependent backtracking: it is NumPy (a post-processing step on a finished track, as in
 CREPE) and returns NumPy arrays.
@@ -223,6 +223,34 @@ def apply_voicing(frequency: Any, confidence: Any, threshold: float = 0.5,
     f = _as_float(frequency, "frequency")
     c = tf.cast(_as_float(confidence, "confidence"), f.dtype)
     return tf.where(c >= threshold, f, tf.fill(tf.shape(f), tf.constant(fill, f.dtype)))
+
+
+def f0_to_salience(f0_hz: Any, std_cents: float = 25.0) -> tf.Tensor:
+    """CREPE's training targets: a Gaussian over the 360 pitch bins around each true f0.
+
+    ``y_i = exp(-(c_i - c) ** 2 / (2 std ** 2))`` with ``c`` the f0 in cents
+    (:func:`to_cents`) and ``c_i`` the bin centres (:func:`cents_mapping`), as in the
+    paper (std 25 cents); frames with ``f0 <= 0`` (unvoiced) get all-zero vectors.
+
+    Args:
+        f0_hz: f0 in Hz, any shape, e.g. ``(batch, frames)``; ``<= 0`` = unvoiced.
+        std_cents: the Gaussian's standard deviation in cents (> 0).
+
+    Returns:
+        float32 ``(..., 360)`` in [0, 1] (computed in float64).
+
+    Example:
+        >>> y = f0_to_salience([[0.0, float(to_hz(cents_mapping()[100]))]])
+        >>> float(tf.reduce_max(y[0, 0])), int(tf.argmax(y[0, 1])), float(y[0, 1, 100])
+        (0.0, 100, 1.0)
+    """
+    std = _checks.positive_float("std_cents", std_cents)
+    f = tf.cast(_as_float(f0_hz, "f0_hz"), tf.float64)  # cents near 9000: float64
+    voiced = f > 0
+    cents = to_cents(tf.where(voiced, f, tf.ones_like(f)))
+    diff = tf.constant(cents_mapping(), tf.float64) - cents[..., None]
+    salience = tf.cast(tf.exp(-tf.square(diff) / (2.0 * std * std)), tf.float32)
+    return tf.where(voiced[..., None], salience, tf.zeros_like(salience))
 
 
 # ----------------------------------------------------------------------- Viterbi

@@ -58,14 +58,22 @@ def _embedding_classifier(recipe: Recipe, num_classes: int) -> keras.Model:
         name=recipe.name)
 
 
+def _crepe(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.train.pitch import build_crepe
+
+    return build_crepe(recipe, num_classes)
+
+
 BUILDERS = {"vggish_classifier": _vggish_classifier,
-            "embedding_classifier": _embedding_classifier}
+            "embedding_classifier": _embedding_classifier,
+            "crepe": _crepe}
 
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     """The recipe's model: ``vggish_classifier`` (waveform at ``data.sample_rate`` in,
-    probabilities out) or ``embedding_classifier`` (``(embeddings, mask)`` in; no
-    ``[augment]`` or ``[frontend]``)."""
+    probabilities out), ``embedding_classifier`` (``(embeddings, mask)`` in; no
+    ``[augment]`` or ``[frontend]``) or ``crepe`` (waveform in, ``(frames, 360)`` pitch
+    activations out: :mod:`tfaudio.train.pitch`)."""
     return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
@@ -156,7 +164,11 @@ class ExamplesSeen(keras.metrics.Metric):
 
 
 def loss_and_metrics(recipe: Recipe) -> tuple[str, list]:
-    """Loss name and metric objects for the recipe's task."""
+    """Loss (name or function) and metric objects for the recipe's task."""
+    if recipe.data.targets == "f0":
+        from tfaudio.train import pitch
+
+        return pitch.loss_and_metrics(recipe)
     multi = recipe.data.multi_label
     loss = "binary_crossentropy" if multi else "sparse_categorical_crossentropy"
     metrics: list = []

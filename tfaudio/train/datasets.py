@@ -65,7 +65,8 @@ def _audio_dataset(recipe: Recipe, path: str, split: str, training: bool, num_cl
         random_crop=training, batch_size=batch_size, shuffle=training, cache=d.cache,
         repeat=False, labels="multi_hot" if d.multi_label else "int",
         num_classes=num_classes, seed=recipe.train.seed, mono=True,
-        deterministic=d.deterministic or None)
+        deterministic=d.deterministic or None, targets=d.targets,
+        f0_hop_seconds=recipe.model.step_size / 1000.0)
 
 
 # ----------------------------------------------------------------- "audioset"
@@ -163,7 +164,8 @@ def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_clas
 
     Returns:
         ``tf.data.Dataset`` of ``(features, labels)``: waveforms ``(batch, time)`` for
-        ``"audio"``; ``(embeddings (batch, frames, 128), mask (batch, frames))`` for
+        ``"audio"`` (with ``data.targets = "f0"`` the targets are f0 in Hz
+        ``(batch, frames)``, a frame every ``model.step_size`` ms); ``(embeddings (batch, frames, 128), mask (batch, frames))`` for
         ``"audioset"``.
     """
     return DATASETS[recipe.data.format](recipe, path, split, training, num_classes,

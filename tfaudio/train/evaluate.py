@@ -99,6 +99,10 @@ def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: li
     """
     from tfaudio import metrics
 
+    if recipe.data.targets == "f0":  # CREPE: RPA / RCA over voiced frames
+        from tfaudio.train.pitch import evaluate_pitch
+
+        return evaluate_pitch(model, recipe, path, split, labels, out_dir, log_dir)
     os.makedirs(out_dir, exist_ok=True)
     probs, targets = predict_split(model, recipe, path, split, len(labels))
     eps = 1e-7
@@ -148,6 +152,10 @@ def _log_image(log_dir: str, tag: str, png: str) -> None:
 
 def summary_line(result: dict) -> str:
     """One human line for a result of :func:`evaluate_model`."""
+    if "rpa" in result:
+        from tfaudio.train.pitch import summary_line as pitch_line
+
+        return pitch_line(result)
     what = (f"mAP {result['mAP']:.3f}" if "mAP" in result
             else f"accuracy {result['accuracy']:.3f}")
     extra = f", confusion matrix: {result['confusion_png']}" if result.get("confusion_png") else ""

@@ -9,6 +9,11 @@ What the SavedModel serves depends on the run's data format (``[data] format``):
     output of the model's ``vggish`` layer, one embedding per 0.96 s patch (patch ``k``
     covers ``[k * 0.96, k * 0.96 + 0.96)`` s; clips shorter than one patch are padded
     to one when the recipe has ``frontend.pad_short``). ``tfaudio embed`` uses it.
+``data.targets = "f0"`` (``crepe``)
+    ``serve``: float32 ``(batch, time)`` waveforms at ``sample_rate`` -> float32
+    ``(batch, frames, 360)`` CREPE activations (frame ``k`` centred on ``k * step_size``
+    ms); ``tfaudio.json`` adds ``output`` = ``"pitch_activations"``, ``step_size_ms``
+    and the bins' cents (decode with :mod:`tfaudio.ops.pitch`).
 ``"audioset"`` (``embedding_classifier``)
     ``serve``: float32 ``(batch, frames, embedding_size)`` embeddings (every frame
     real) -> probabilities; ``serve_masked``: ``(embeddings, mask)`` with a bool
@@ -93,10 +98,22 @@ def _embedding_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
     return archive, config
 
 
+def _pitch_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
+    from tfaudio.train.pitch import pitch_archive
+
+    return pitch_archive(model, recipe)
+
+
 ARCHIVES: dict[str, Callable[[Any, Recipe], tuple[Any, dict]]] = {
     "audio": _waveform_archive,
     "audioset": _embedding_archive,
+    "pitch": _pitch_archive,
 }
+
+
+def archive_kind(recipe: Recipe) -> str:
+    """The :data:`ARCHIVES` key of a recipe: ``"pitch"`` for f0 targets, else its format."""
+    return "pitch" if recipe.data.targets == "f0" else recipe.data.format
 
 
 def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> str:
@@ -114,7 +131,7 @@ def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> st
     """
     tmp = f"{export_dir}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    archive, config = ARCHIVES[recipe.data.format](model, recipe)
+    archive, config = ARCHIVES[archive_kind(recipe)](model, recipe)
     archive.write_out(tmp, verbose=False)
     with open(os.path.join(tmp, "labels.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(labels) + "\n")

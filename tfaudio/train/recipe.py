@@ -85,6 +85,12 @@ class Data:
 
     ``deterministic``: the same record order on every run with the same seed (reads a
     little slower); otherwise shuffled reads take records as the parallel reads finish.
+
+    ``targets``: ``"label"`` (class labels, the classifiers) or ``"f0"`` (per-frame f0 in
+    Hz from the records' pitch tracks, ``format = "audio"`` and ``model.name = "crepe"``
+    only: frames every ``model.step_size`` ms, centred as CREPE's). ``synth_classes``:
+    the classes of the built-in synthetic dataset (empty: all of
+    :data:`tfaudio.data.SYNTH_CLASSES`; ignored when a data folder is given).
     """
 
     path: str = ""
@@ -100,6 +106,8 @@ class Data:
     format: str = "audio"
     num_classes: int = 0
     max_frames: int = 0
+    targets: str = "label"
+    synth_classes: list = field(default_factory=list)
 
 
 @dataclass
@@ -143,7 +151,11 @@ class Model:
     ``vggish_classifier`` uses ``width``, ``embedding_size``, ``pooling``, ``batch_norm``
     and ``dropout``; ``embedding_classifier`` (``data.format = "audioset"``) uses
     ``embedding_size`` (the records' embedding size), ``hidden_units`` (per-frame MLP),
-    ``pooling`` and ``dropout``.
+    ``pooling`` and ``dropout``. ``crepe`` (``data.targets = "f0"``) uses ``capacity``
+    (``"tiny"``, ``"small"``, ``"medium"``, ``"large"``, ``"full"`` or a positive integer
+    filter multiplier as text, e.g. ``"2"``: see :func:`tfaudio.models.crepe`),
+    ``step_size`` (ms between frames) and ``dropout`` (after each block; the paper's is
+    0.25); it reads no ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -153,6 +165,8 @@ class Model:
     batch_norm: bool = False
     dropout: float = 0.0
     hidden_units: list = field(default_factory=lambda: [512])
+    capacity: str = "tiny"
+    step_size: float = 10.0
 
 
 @dataclass
@@ -221,7 +235,8 @@ SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Mod
 CHOICES = {
     ("frontend", "name"): ("vggish",),
     ("data", "format"): ("audio", "audioset"),
-    ("model", "name"): ("vggish_classifier", "embedding_classifier"),
+    ("data", "targets"): ("label", "f0"),
+    ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe"),
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine", "exponential"),
@@ -230,10 +245,14 @@ CHOICES = {
 ALGORITHMS = ("random", "bayesian", "hyperband")
 TUNE_SETTINGS = [f.name for f in dataclasses.fields(Tune) if f.name != "space"]
 NOT_TUNABLE = {("data", "path"): "all trials read one dataset",
-               ("data", "synth_clips_per_class"): "all trials read one dataset"}
+               ("data", "synth_clips_per_class"): "all trials read one dataset",
+               ("data", "synth_classes"): "all trials read one dataset"}
 RANGE_KEYS = ("min", "max", "step", "log")
 FRONTEND_RATE = 16000  # the front end's sample rate (the model resamples to it)
 METRICS = ("accuracy", "top5_accuracy", "auc", "pr_auc")
+PITCH_METRICS = ("rpa", "rca")  # data.targets = "f0": raw pitch / chroma accuracy
+PITCH_MODEL = "crepe"
+CREPE_NAMES = ("tiny", "small", "medium", "large", "full")
 
 
 @dataclass
@@ -351,15 +370,18 @@ def _check_values(recipe: Recipe) -> None:
                       or value[0] > value[1]):
             raise RecipeError(f"{src}: augment.{key} = {value!r} must be [low, high] "
                               "(or [] for none)")
-    unknown = [m for m in recipe.train.metrics if m not in METRICS]
+    allowed = PITCH_METRICS if recipe.data.targets == "f0" else METRICS
+    unknown = [m for m in recipe.train.metrics if m not in allowed]
     if unknown:
-        raise RecipeError(f"{src}: train.metrics {unknown} unknown; allowed {list(METRICS)}")
+        raise RecipeError(f"{src}: train.metrics {unknown} unknown for data.targets = "
+                          f"{recipe.data.targets!r}; allowed {list(allowed)}")
     logged = ["loss", *recipe.train.metrics]
     monitors = [*logged, *(f"val_{m}" for m in logged)]
     if recipe.train.monitor not in monitors:
         raise RecipeError(f"{src}: train.monitor = {recipe.train.monitor!r} is not logged; "
                           f"choose from {monitors} (metrics come from train.metrics)")
     _check_frontend(recipe)
+    _check_synth_classes(recipe)
     if recipe.tune is not None:
         _check_tune(recipe, monitors)
     if recipe.data.multi_label and "top5_accuracy" in recipe.train.metrics:
@@ -514,6 +536,9 @@ MODEL_FOR_FORMAT = {"audio": "vggish_classifier", "audioset": "embedding_classif
 def _check_format(recipe: Recipe) -> None:
     """The data format, the model and the format's own keys agree."""
     src, d, m = recipe.source, recipe.data, recipe.model
+    if d.targets == "f0" or m.name == PITCH_MODEL:
+        _check_pitch(recipe)
+        return
     want = MODEL_FOR_FORMAT[d.format]
     if m.name != want:
         raise RecipeError(f"{src}: model.name = {m.name!r} does not read data.format = "
@@ -529,6 +554,44 @@ def _check_format(recipe: Recipe) -> None:
         if not d.multi_label:
             raise RecipeError(f"{src}: data.format = 'audioset' is multi-label (AudioSet "
                               "labels); set data.multi_label = true")
+
+
+def crepe_capacity(capacity: str) -> str | int:
+    """``model.capacity`` as :func:`tfaudio.models.crepe` takes it: a name or an int."""
+    return int(capacity) if capacity.isdigit() else capacity
+
+
+def _check_pitch(recipe: Recipe) -> None:
+    """``data.targets = "f0"`` and ``model.name = "crepe"`` come together, with their keys."""
+    src, d, m = recipe.source, recipe.data, recipe.model
+    if d.targets != "f0":
+        raise RecipeError(f"{src}: model.name = {m.name!r} is trained on f0; set "
+                          "data.targets = 'f0' (allowed: ['label', 'f0'])")
+    if m.name != PITCH_MODEL:
+        raise RecipeError(f"{src}: data.targets = 'f0' needs model.name = {PITCH_MODEL!r} "
+                          f"(got {m.name!r})")
+    if d.format != "audio":
+        raise RecipeError(f"{src}: data.targets = 'f0' reads waveform records; set "
+                          f"data.format = 'audio' (got {d.format!r})")
+    if d.multi_label:
+        raise RecipeError(f"{src}: data.multi_label = true does not apply to "
+                          "data.targets = 'f0'; set it to false")
+    cap = m.capacity
+    if cap not in CREPE_NAMES and not (cap.isdigit() and int(cap) > 0):
+        raise RecipeError(f"{src}: model.capacity = {cap!r} is not allowed; choose from "
+                          f"{list(CREPE_NAMES)} or a positive integer multiplier such as '2'")
+    if not 1.0 <= m.step_size <= 100.0:
+        raise RecipeError(f"{src}: model.step_size = {m.step_size!r} ms is outside 1..100")
+
+
+def _check_synth_classes(recipe: Recipe) -> None:
+    from tfaudio.data.synth import CLASSES
+
+    chosen = recipe.data.synth_classes
+    bad = [c for c in chosen if c not in CLASSES]
+    if bad or len(set(chosen)) != len(chosen):
+        raise RecipeError(f"{recipe.source}: data.synth_classes = {chosen!r}: each once, from "
+                          f"{list(CLASSES)} (or [] for all)")
 
 
 def check(recipe: Recipe) -> Recipe:

@@ -8,10 +8,12 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     checkpoints/             epoch checkpoints (model + optimiser + loop state), best weights
     history.jsonl            one line of metrics per epoch
     logs/                    TensorBoard: scalars, augmented log-mel images and audio
-    evaluation/              test-split report (JSON) and confusion-matrix PNG
+    evaluation/              test-split report (JSON) and confusion-matrix PNG (CREPE,
+                             data.targets = "f0": RPA / RCA and a pitch-track PNG)
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
-                             (batch, frames, 128) -> probabilities; + labels.txt
+                             (batch, frames, 128) -> probabilities, or for CREPE waveform
+                             -> (batch, frames, 360) pitch activations; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
@@ -71,10 +73,11 @@ def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: in
     path = os.path.join(run_dir, "data")
     if os.path.exists(os.path.join(path, "dataset.json")):
         return path
+    classes = recipe.data.synth_classes or list(tfd.SYNTH_CLASSES)
     _say(f"no data given: writing the built-in synthetic dataset to {path} "
-         f"({recipe.data.synth_clips_per_class} clips x {len(tfd.SYNTH_CLASSES)} classes)",
+         f"({recipe.data.synth_clips_per_class} clips x {len(classes)} classes)",
          verbose)
-    tfd.synth_dataset(path, clips_per_class=recipe.data.synth_clips_per_class,
+    tfd.synth_dataset(path, classes=classes, clips_per_class=recipe.data.synth_clips_per_class,
                       sample_rate=recipe.data.sample_rate, seconds=recipe.data.clip_seconds,
                       seed=recipe.train.seed, overwrite=True, progress=bool(verbose))
     return path
@@ -112,7 +115,8 @@ def _media_examples(recipe: Recipe, path: str, num_classes: int) -> Any:
     import numpy as np
 
     n = recipe.train.tensorboard_examples
-    if not n or recipe.data.format != "audio":  # media are waveforms and their log-mels
+    if not n or recipe.data.format != "audio" or recipe.data.targets != "label":
+        return None  # media are waveforms and their log-mels (a classifier's front end)
         return None
     ds = make_dataset(recipe, path, recipe.data.train_split, False, num_classes, batch_size=n)
     for audio, _ in ds.take(1):
@@ -196,10 +200,10 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         recipe.data.path = os.path.abspath(data_dir)
     info = datasets.read_data(recipe, path)
     labels = info.labels
-    if not labels:
+    if not labels and recipe.data.targets == "label":
         raise ValueError(f"{path}: the dataset has no label vocabulary (make it with "
                          "labels: --labels-from-dirs or a manifest with a label column)")
-    num_classes = len(labels)
+    num_classes = len(labels) or 1
     d = recipe.data
     n_train = info.count(d.train_split)
     n_val = info.count(d.val_split) if d.val_split else 0
@@ -294,12 +298,14 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     from tfaudio.train import export as export_lib
 
     results = {}
-    if d.test_split and d.test_split in info.counts:
+    if d.test_split and info.counts.get(d.test_split, 0):
         results = evaluate_lib.evaluate_model(model, recipe, path, d.test_split, labels,
                                               os.path.join(run_dir, "evaluation"), log_dir)
         _say(evaluate_lib.summary_line(results), verbose)
     export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
-    serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
+    serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> (batch, frames, 360) "
+              "pitch activations" if d.targets == "f0" else
+              f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
               "-> patch embeddings" if d.format == "audio" else
               "embeddings (batch, frames, 128) float32 -> probabilities")
     _say(f"exported the SavedModel to {export_dir} (serve: {serves})", verbose)
@@ -314,7 +320,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "strategy": name, "replicas": role.replicas, "workers": workers,
         "seconds_this_session": round(time.time() - started, 1),
         "training_seconds_this_session": round(fit_seconds, 1),
-        "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "clips") if k in results},
+        "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
+                                         "voiced_frames") if k in results},
         "export": os.path.abspath(export_dir),
         "python": sys.version.split()[0],
     }
