@@ -873,7 +873,8 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         deterministic: produce the same order on every run (for a given ``seed``).
             ``None`` (default): only when not shuffling; a shuffled read then takes
             records in the order the parallel reads finish (faster, but the order
-            differs between runs even with a ``seed``).
+            differs between runs even with a ``seed``). Random crop offsets are not
+            yet reproducible from ``seed`` either way.
         targets: what comes with the audio: ``"label"`` (default; see ``labels``) or
             ``"f0"``: the records' f0 tracks (``pitch/f0_hz``, ``pitch/hop_seconds``),
             float32 ``(batch, frames)`` in Hz, 0 = unvoiced or unknown. Frames are

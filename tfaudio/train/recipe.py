@@ -85,6 +85,7 @@ class Data:
 
     ``deterministic``: the same record order on every run with the same seed (reads a
     little slower); otherwise shuffled reads take records as the parallel reads finish.
+    Random crop offsets of clips longer than ``clip_seconds`` are not yet reproducible.
 
     ``targets``: ``"label"`` (class labels, the classifiers) or ``"f0"`` (per-frame f0 in
     Hz from the records' pitch tracks, ``format = "audio"`` and ``model.name = "crepe"``
