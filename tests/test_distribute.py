@@ -66,7 +66,7 @@ def test_mirrored_two_replicas_follow_one_device(dataset, tmp_path):
             r = R.load("models/vggish_small.toml", {TINY!r} + [
                 "train.epochs=2", "train.batch_size=28", "optimizer.name=\\"sgd\\"",
                 "optimizer.learning_rate=0.01", "train.jit_compile=false",
-                "data.test_split=\\"\\""])
+                "data.test_split=\\"\\"", "train.export=false"])
             s = train(r, data_dir={dataset!r}, run_dir={run_dir!r}, verbose=0,
                       strategy={strategy!r}, cpu_replicas={replicas})
             print(json.dumps(s))

@@ -63,5 +63,7 @@ def run(args: argparse.Namespace) -> int:
            if recipe.data.targets == "f0" else
            f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
            else f"its export serves embeddings: {out}/export (see tfaudio.json)")
+    if not summary.get("export"):
+        use = "not exported (train.export = false)"
     print(f"done: {out} ({summary['epochs_run']} epochs, {score}); {use}")
     return 0

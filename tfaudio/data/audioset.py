@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tfaudio._checks import one_of, positive_int
+from tfaudio.data.reader import no_autograph
 
 VIDEO_ID = "video_id"
 START = "start_time_seconds"
@@ -296,7 +297,7 @@ def audioset_dataset(pattern: str, num_classes: int = NUM_CLASSES, batch_size: i
         ds = ds.shuffle(10_000, seed=seed)
     if repeat:
         ds = ds.repeat()
-    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
+    ds = ds.map(no_autograph(parse), num_parallel_calls=tf.data.AUTOTUNE, deterministic=not shuffle)
     shapes = ([max_frames, EMBEDDING_SIZE], [max_frames], [num_classes])
     ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=(0.0, False, 0.0),
                          drop_remainder=drop_remainder)

@@ -199,7 +199,9 @@ class Train:
     ``strategy``: ``default`` (one device), ``mirrored`` (``tf.distribute.
     MirroredStrategy`` over the local GPUs, or CPU replicas) or ``multiworker``
     (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``). ``batch_size`` is the global
-    batch, split across replicas.
+    batch, split across replicas. ``export`` false skips the SavedModel at the end (the
+    checkpoints still serve ``evaluate``, ``predict`` and ``--resume``; ``tfaudio tune``
+    trials and quick experiments need no export).
     """
 
     epochs: int = 10
@@ -212,6 +214,7 @@ class Train:
     metrics: list = field(default_factory=lambda: ["accuracy"])
     tensorboard_examples: int = 4
     strategy: str = "default"
+    export: bool = True
 
 
 @dataclass

@@ -287,7 +287,9 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         return {"recipe": recipe.name, "chief": False, "worker": role.worker,
                 "workers": workers, "epochs_run": len(ckpt.history),
                 "optimizer_steps": steps_done, "history": ckpt.history}
-    if name != "default":  # evaluate and export a plain one-device copy of the weights
+    evaluating = bool(d.test_split and info.counts.get(d.test_split, 0))
+    if name != "default" and (evaluating or recipe.train.export):
+        # evaluate and export a plain one-device copy of the weights
         model = _single_device_copy(recipe, num_classes, ckpt_dir)
     best = os.path.join(ckpt_dir, "best.weights.h5")
     if recipe.train.restore_best and os.path.exists(best):
@@ -298,17 +300,22 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     from tfaudio.train import export as export_lib
 
     results = {}
-    if d.test_split and info.counts.get(d.test_split, 0):
+    if evaluating:
         results = evaluate_lib.evaluate_model(model, recipe, path, d.test_split, labels,
                                               os.path.join(run_dir, "evaluation"), log_dir)
         _say(evaluate_lib.summary_line(results), verbose)
-    export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
+    export_dir = None
+    if recipe.train.export:
+        export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
     serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> (batch, frames, 360) "
               "pitch activations" if d.targets == "f0" else
               f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
               "-> patch embeddings" if d.format == "audio" else
               "embeddings (batch, frames, 128) float32 -> probabilities")
-    _say(f"exported the SavedModel to {export_dir} (serve: {serves})", verbose)
+    if export_dir:
+        _say(f"exported the SavedModel to {export_dir} (serve: {serves})", verbose)
+    else:
+        _say("no export (train.export = false)", verbose)
     summary = {
         "recipe": recipe.name, "data": os.path.abspath(path), "classes": num_classes,
         "clips": {"train": n_train, "val": n_val},
@@ -322,7 +329,7 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "training_seconds_this_session": round(fit_seconds, 1),
         "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
                                          "voiced_frames") if k in results},
-        "export": os.path.abspath(export_dir),
+        "export": os.path.abspath(export_dir) if export_dir else None,
         "python": sys.version.split()[0],
     }
     with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as f:
