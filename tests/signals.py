@@ -1,4 +1,4 @@
-"""Real and music-like test signals shared by the parity tests."""
+"""Real and music-like test signals shared by the tests, and a 16-bit WAV writer."""
 
 from __future__ import annotations
 
@@ -44,3 +44,15 @@ def music(sr: int = 22050, seconds: float = 2.0, seed: int = 0) -> tuple[np.ndar
 def signals():
     """(name, waveform, sample_rate) for every parity signal."""
     return [("speech", *speech()), ("music", *music())]
+
+
+def write_wav(path, audio: np.ndarray, sr: int) -> str:
+    """Writes ``(time,)`` or ``(time, channels)`` floats in [-1, 1] as 16-bit PCM WAV."""
+    audio = audio if audio.ndim == 2 else audio[:, None]
+    pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(audio.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
+    return str(path)

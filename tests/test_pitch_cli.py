@@ -11,11 +11,11 @@ import re
 import subprocess
 import sys
 import textwrap
-import wave
 
 import numpy as np
 import pytest
 
+from tests.signals import write_wav
 from tfaudio import cli
 from tfaudio.models import crepe_predict as P
 from tfaudio.models.crepe import crepe_waveform
@@ -26,17 +26,6 @@ ROW = re.compile(r"^-?\d+\.\d{3},-?\d+\.\d{3},\d\.\d{6}$")
 
 def _tone(hz: float, seconds: float, sr: int, amp: float = 0.5) -> np.ndarray:
     return amp * np.sin(2 * np.pi * hz * np.arange(int(round(seconds * sr))) / sr)
-
-
-def _write_wav(path, audio: np.ndarray, sr: int) -> str:
-    audio = audio if audio.ndim == 2 else audio[:, None]
-    pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(audio.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes(pcm.tobytes())
-    return str(path)
 
 
 def _read_csv(path) -> tuple[list[str], np.ndarray]:
@@ -54,7 +43,7 @@ def tiny():
 
 
 def test_csv_layout_and_440_hz(tmp_path, capsys, tiny):
-    wav = _write_wav(tmp_path / "a440.wav", _tone(440.0, 1.0, 16000), 16000)
+    wav = write_wav(tmp_path / "a440.wav", _tone(440.0, 1.0, 16000), 16000)
     assert cli.main(["pitch", wav, "--model", "tiny"]) == 0
     out = tmp_path / "a440.f0.csv"
     assert f"-> {out}" in capsys.readouterr().out
@@ -78,7 +67,7 @@ def test_csv_layout_and_440_hz(tmp_path, capsys, tiny):
 def test_stereo_44k_into_out_dir_and_plot(tmp_path, tiny):
     sr = 44100
     left = _tone(220.0, 0.8, sr, 0.6)
-    wav = _write_wav(tmp_path / "duo.wav", np.stack([left, 0.5 * left], axis=1), sr)
+    wav = write_wav(tmp_path / "duo.wav", np.stack([left, 0.5 * left], axis=1), sr)
     out_dir = tmp_path / "out"
     assert cli.main(["pitch", wav, "--model", "tiny", "--out-dir", str(out_dir), "--plot"]) == 0
     lines, data = _read_csv(out_dir / "duo.f0.csv")
@@ -91,7 +80,7 @@ def test_stereo_44k_into_out_dir_and_plot(tmp_path, tiny):
 
 
 def test_explicit_csv_and_plot_paths(tmp_path):
-    wav = _write_wav(tmp_path / "t.wav", _tone(330.0, 0.3, 16000), 16000)
+    wav = write_wav(tmp_path / "t.wav", _tone(330.0, 0.3, 16000), 16000)
     csv, png = tmp_path / "x" / "track.csv", tmp_path / "s.png"
     os.makedirs(csv.parent)
     assert cli.main(["pitch", wav, "--model", "tiny", "--csv", str(csv),
@@ -101,11 +90,11 @@ def test_explicit_csv_and_plot_paths(tmp_path):
 
 
 def test_shorter_than_a_frame(tmp_path):
-    wav = _write_wav(tmp_path / "blip.wav", _tone(440.0, 300 / 16000, 16000), 16000)
+    wav = write_wav(tmp_path / "blip.wav", _tone(440.0, 300 / 16000, 16000), 16000)
     assert cli.main(["pitch", wav, "--model", "tiny", "--step-size", "5"]) == 0
     lines, data = _read_csv(tmp_path / "blip.f0.csv")
     assert data.shape == (1 + 300 // 80, 3) and lines[2].startswith("0.005,")
-    empty = _write_wav(tmp_path / "empty.wav", np.zeros(0), 16000)
+    empty = write_wav(tmp_path / "empty.wav", np.zeros(0), 16000)
     assert cli.main(["pitch", empty, "--model", "tiny"]) == 0
     assert _read_csv(tmp_path / "empty.f0.csv")[1].shape == (1, 3)  # CREPE: one padded frame
 
@@ -113,7 +102,7 @@ def test_shorter_than_a_frame(tmp_path):
 def test_viterbi(tmp_path, tiny):
     sr = 16000
     x = np.concatenate([_tone(220.0, 0.4, sr), _tone(440.0, 0.4, sr)])
-    wav = _write_wav(tmp_path / "jump.wav", x, sr)
+    wav = write_wav(tmp_path / "jump.wav", x, sr)
     assert cli.main(["pitch", wav, "--model", "tiny", "--viterbi"]) == 0
     data = _read_csv(tmp_path / "jump.f0.csv")[1]
     _, _, _, act = P.predict_pitch(x, sr, tiny)
@@ -139,7 +128,7 @@ def test_chunks_equal_one_pass_and_center_false(tiny):
 
 
 def test_bad_inputs_exit_2(tmp_path, capsys, monkeypatch):
-    wav = _write_wav(tmp_path / "ok.wav", _tone(440.0, 0.1, 16000), 16000)
+    wav = write_wav(tmp_path / "ok.wav", _tone(440.0, 0.1, 16000), 16000)
     junk = tmp_path / "notes.wav"
     junk.write_text("not audio at all")
     cases = [

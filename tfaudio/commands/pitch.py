@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "confidence), optional salience plot or SavedModel export")
     p.add_argument("files", nargs="*", metavar="FILE",
                    help="audio files (WAV; FLAC/OGG/MP3 with tfaudio[io]); any rate, any channels")
-    p.add_argument("--model", default="full", choices=("full", "tiny"),
-                   help="CREPE capacity with published weights (default full)")
+    p.add_argument("--model", default="full", metavar="full|tiny|RUN",
+                   help="CREPE with published weights (full, tiny; default full) or the "
+                        "folder of a CREPE run of `tfaudio train` (data.targets = \"f0\")")
     p.add_argument("--viterbi", action="store_true",
                    help="CREPE's Viterbi decoding instead of the local average")
     p.add_argument("--step-size", type=float, default=10.0, help="ms between frames (default 10)")
@@ -51,6 +52,9 @@ def _check_args(args: argparse.Namespace) -> str | None:
         return "give at least one FILE (or --export DIR)"
     if args.step_size <= 0 or int(16000 * args.step_size / 1000) < 1:
         return f"--step-size {args.step_size:g}: must be >= 0.0625 ms (one sample at 16 kHz)"
+    if args.model not in ("full", "tiny") and not os.path.isdir(args.model):
+        return (f"--model {args.model}: expected full, tiny or the folder of a CREPE run "
+                "of `tfaudio train` (no such folder)")
     if args.batch_size < 1:
         return f"--batch-size {args.batch_size}: must be >= 1"
     if args.sample_rate < 1:
@@ -63,6 +67,20 @@ def _check_args(args: argparse.Namespace) -> str | None:
             and not os.path.isdir(args.out_dir):
         return f"--out-dir {args.out_dir}: exists and is not a folder"
     return None
+
+
+def _run_frame_model(run_dir: str):
+    """The trained CREPE frame model of a ``tfaudio train`` run folder."""
+    from tfaudio.train.run import RunError, load_run_model
+
+    try:
+        model, recipe, _ = load_run_model(run_dir)
+    except RunError as err:
+        raise ValueError(str(err)) from err
+    if recipe.model.name != "crepe":
+        raise ValueError(f"the run trained {recipe.model.name!r}, not CREPE (model.name = "
+                         "\"crepe\"); give full, tiny or a CREPE run folder")
+    return model.get_layer("crepe").layer
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     try:
-        frame_model = pitch_frame_model(args.model)
-    except (ModuleNotFoundError, FileNotFoundError) as err:
+        frame_model = pitch_frame_model(_run_frame_model(args.model)
+                                        if os.path.isdir(args.model) else args.model)
+    except (ModuleNotFoundError, FileNotFoundError, ValueError) as err:
         return _fail(f"--model {args.model}: {err}")
     if args.export is not None:
         try:

@@ -1,4 +1,5 @@
-"""``tfaudio predict RUN_OR_SAVEDMODEL FILE...``: top-k labels of audio files."""
+"""``tfaudio predict RUN_OR_SAVEDMODEL FILE...``: top-k labels of audio files (a CREPE
+run: each file's pitch track, summarised; ``--json`` gives the frames)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.json:
             print(json.dumps(result))
+            continue
+        if served.pitch:  # a CREPE run: the pitch track (CSV and plots: tfaudio pitch)
+            median = ("no frame with confidence >= 0.5" if result["median_hz"] is None
+                      else f"median f0 {result['median_hz']:.1f} Hz over "
+                           f"{result['voiced_frames']} voiced frames")
+            print(f"{path} ({result['seconds']:.2f} s, {result['frames']} frames of "
+                  f"{result['step_size_ms']:g} ms): {median}")
             continue
         top = ", ".join(f"{label} {p:.3f}" for label, p in result["top"])
         print(f"{path} ({result['seconds']:.2f} s, {result['windows']} window"

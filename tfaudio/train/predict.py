@@ -26,6 +26,12 @@ class Served:
     sample_rate: int
     clip_seconds: float
     multi_label: bool
+    config: dict | None = None  # tfaudio.json (a CREPE run: output = "pitch_activations")
+
+    @property
+    def pitch(self) -> bool:
+        """The export tracks pitch (a CREPE run) rather than classifying."""
+        return (self.config or {}).get("output") == "pitch_activations"
 
 
 def find_export(path: str) -> str:
@@ -72,7 +78,8 @@ def load(path: str) -> Served:
         raise ValueError(f"{export}: the SavedModel has no 'serve' signature")
     try:
         return Served(export, model, labels, int(config["sample_rate"]),
-                      float(config["clip_seconds"]), bool(config.get("multi_label", False)))
+                      float(config["clip_seconds"]), bool(config.get("multi_label", False)),
+                      config)
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{config_path}: needs sample_rate and clip_seconds ({err})") from err
 
@@ -121,6 +128,8 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
         raise FileNotFoundError(f"no such audio file: {path}")
     audio, _ = decode_audio(path, sample_rate=served.sample_rate)
     mono = np.asarray(audio).mean(axis=1)
+    if served.pitch:
+        return _pitch_of(served, path, mono)
     length = max(1, round(served.clip_seconds * served.sample_rate))
     wins = windows(mono, length)
     probs = np.concatenate([np.asarray(served.module.serve(tf.constant(wins[i:i + batch])))
@@ -132,3 +141,25 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
             "top": [[served.labels[i], float(clip[i])] for i in order],
             "probabilities": {label: float(p) for label, p in
                               zip(served.labels, clip, strict=True)}}
+
+
+def _pitch_of(served: Served, path: str, mono: np.ndarray, threshold: float = 0.5) -> dict:
+    """A CREPE run's pitch track of one decoded file: the export's activations over the
+    whole file (centred frames every ``step_size_ms``), decoded as CREPE does (local
+    average around the argmax, confidence = the largest activation)."""
+    import tensorflow as tf
+
+    from tfaudio.ops import confidence, local_average_cents, to_hz
+
+    activation = served.module.serve(tf.constant(mono[None], tf.float32))[0]
+    frequency = np.asarray(to_hz(local_average_cents(activation)), np.float64)
+    conf = np.asarray(confidence(activation), np.float64)
+    step = float(served.config["step_size_ms"]) / 1000.0
+    voiced = frequency[conf >= threshold]
+    return {"file": path, "seconds": round(len(mono) / served.sample_rate, 3),
+            "frames": int(len(frequency)), "step_size_ms": step * 1000.0,
+            "voiced_frames": int(len(voiced)),
+            "median_hz": float(np.median(voiced)) if len(voiced) else None,
+            "time": [round(k * step, 6) for k in range(len(frequency))],
+            "frequency": [float(f) for f in frequency],
+            "confidence": [float(c) for c in conf]}

@@ -411,10 +411,14 @@ def trials_table(rows: list[dict], keys: list[str], objective: str) -> str:
     """A Markdown table of the trials (best marked ``*``), one row per trial."""
     short = [k.split(".", 1)[1] for k in keys]
     names = [s if short.count(s) == 1 else k for s, k in zip(short, keys, strict=True)]
-    head = ["trial", "status", objective, "test acc", "epochs", "s", *names]
+    # the test score of the run's kind: accuracy, mAP (multi-label) or RPA (CREPE)
+    kinds = ("accuracy", "mAP", "rpa")
+    kind = next((k for r in rows for k in kinds if r["test"].get(k) is not None), "accuracy")
+    title = {"accuracy": "test acc", "mAP": "test mAP", "rpa": "test RPA"}[kind]
+    head = ["trial", "status", objective, title, "epochs", "s", *names]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        acc = r["test"].get("accuracy", r["test"].get("mAP"))
+        acc = r["test"].get(kind)
         cells = [f"{r['trial']}{' *' if r['best'] else ''}", r["status"].lower(),
                  "-" if r["objective"] is None else f"{r['objective']:.4f}",
                  "-" if acc is None else f"{acc:.3f}", str(r["epochs"]),
