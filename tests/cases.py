@@ -219,6 +219,30 @@ CASES: list[Case] = [
     # fixed size and no time or channel axis.
     Case("aam_softmax", lambda **kw: M.AAMSoftmax(7, kernel_initializer=SEEDED, **kw),
          kind="embedding", features=24, skip=frozenset({"multichannel"})),
+    # ECAPA-TDNN / x-vector front end: per-utterance mean (and variance) normalisation.
+    Case("utterance_norm", lambda **kw: L.UtteranceNorm(**kw), kind="logmel", time=30,
+         features=40, lengths=(1, 5)),
+    Case("utterance_norm_variance", lambda **kw: L.UtteranceNorm(variance=True, **kw),
+         kind="logmel", time=30, features=40, lengths=(1, 5)),
+    # ECAPA-TDNN blocks on (batch, frames, channels) activations. Their convolutions and
+    # batch norms compute in the policy's float16 / bfloat16 by design (that is what
+    # mixed precision is for), so the half-ulp-of-float32 bound of the "mixed" property
+    # does not apply: tests/test_ecapa.py checks a whole model under mixed precision.
+    # Rank 3 only: no channel axis ("multichannel").
+    Case("se_res2_block_shortcut", lambda **kw: M.SERes2Block(
+        32, 3, 2, scale=4, se_channels=8, kernel_initializer=SEEDED, **kw), kind="frames",
+        time=20, features=16, lengths=(1, 2, 7), skip=frozenset({"multichannel", "mixed"})),
+    Case("se_res2_block", lambda **kw: M.SERes2Block(
+        32, 3, 4, scale=8, se_channels=8, kernel_initializer=SEEDED, **kw), kind="frames",
+        time=20, features=32, lengths=(1, 9), skip=frozenset({"multichannel", "mixed"})),
+    Case("attentive_stats_pooling", lambda **kw: M.AttentiveStatsPooling(
+        8, kernel_initializer=SEEDED, **kw), kind="frames", time=20, features=16,
+        lengths=(1, 3), skip=frozenset({"multichannel", "mixed"})),
+    Case("attentive_stats_pooling_local", lambda **kw: M.AttentiveStatsPooling(
+        8, global_context=False, kernel_initializer=SEEDED, **kw), kind="frames", time=20,
+        features=16, lengths=(1, 3), skip=frozenset({"multichannel", "mixed"})),
+    Case("stats_pooling", lambda **kw: M.StatsPooling(**kw), kind="frames", time=20,
+         features=16, lengths=(1, 3), skip=frozenset({"multichannel"})),
 ]
 
 
