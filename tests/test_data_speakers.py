@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfaudio.cli import main
 from tfaudio.data import (
     parse_example_numpy,
+    read_trials,
     speaker_trials,
     speaker_voice,
     synth_speakers,
@@ -197,6 +198,13 @@ def test_dataset_splits_wavs_and_trials(tmp_path):
                 pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
             np.testing.assert_array_equal(pcm / 32768.0, seen[name[:-4]][1]["audio"][:, 0])
     assert len(os.listdir(root / "wav")) == 3
+    labels, enroll, test = read_trials(str(root / "trials.txt"))
+    assert labels.tolist() == [int(line[0]) for line in lines] and len(enroll) == len(test) == 12
+    assert all((root / "wav" / name).exists() for name in enroll + test)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 a.wav b.wav\n\n2 a.wav c.wav\n")
+    with pytest.raises(ValueError, match=r"bad.txt:3: expected '<1\|0> <enroll> <test>'"):
+        read_trials(str(bad))
     # Deterministic: the same bytes again. (The records are the writer's schema, parsed
     # above; audio_dataset reads them like any dataset, not repeated here: ~15 s.)
     synth_speakers(str(tmp_path / "b"), **kw)

@@ -44,6 +44,7 @@ _EXPORTS = {
     "make_tfrecords": "sources",
     "synth_clip": "synth",
     "synth_dataset": "synth",
+    "read_trials": "speakers",
     "speaker_trials": "speakers",
     "speaker_voice": "speakers",
     "synth_speakers": "speakers",

@@ -554,6 +554,37 @@ def speaker_trials(speakers: Sequence[int], utterances_per_speaker: int, num_tri
     return [trials[i] for i in order]
 
 
+def read_trials(path: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """Reads a VoxCeleb-format trial list: ``<1|0> <enroll> <test>`` per line.
+
+    Blank lines are skipped. For :func:`synth_speakers`' ``trials.txt`` the names are
+    WAV paths relative to ``wav/``; ``name[:-4]`` is the clip id in the records.
+
+    Returns:
+        ``(labels int64 (trials,), enroll names, test names)``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a line that is not ``label enroll test`` with label 0 or 1 (the error
+            names the file and line), or no trial at all.
+    """
+    labels, enroll, test = [], [], []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 3 or parts[0] not in ("0", "1"):
+                raise ValueError(f"{path}:{number}: expected '<1|0> <enroll> <test>', got "
+                                 f"{line.strip()!r}")
+            labels.append(int(parts[0]))
+            enroll.append(parts[1])
+            test.append(parts[2])
+    if not labels:
+        raise ValueError(f"{path}: no trials")
+    return np.array(labels, np.int64), enroll, test
+
+
 def _write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
     """16-bit mono WAV with the records' pcm16 quantisation (``schema.to_pcm16``)."""
     from tfaudio.data.schema import to_pcm16
