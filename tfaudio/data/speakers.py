@@ -50,7 +50,7 @@ import os
 import shutil
 import wave
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -736,8 +736,3 @@ def synth_speakers(out_dir: str, num_speakers: int = 120, test_speakers: int = 2
             os.replace(os.path.join(staged, WAV_DIR), os.path.join(out_dir, WAV_DIR))
         return writer.close(inputs=total)
 
-
-def voice_table(num_speakers: int, seed: int = 0) -> list[dict]:
-    """The voices of speakers ``0 .. num_speakers - 1`` as dicts (for inspection)."""
-    return [{"speaker": speaker_name(s), **asdict(speaker_voice(s, seed))}
-            for s in range(positive_int("num_speakers", num_speakers))]
