@@ -32,7 +32,7 @@ def test_ecapa_parameter_counts(channels, mfa, paper, trainable, total):
     assert _trainable(model) == trainable
     assert model.count_params() == total
     # Non-trainable: batch-norm statistics and the 257 x 80 mel filterbank.
-    if paper is not None:  # the paper's Table 2 to its 0.1 M rounding
+    if paper is not None:  # the paper's figure to its 0.1 M rounding
         assert abs(trainable / 1e6 - paper) <= 0.05
 
 

@@ -21,7 +21,7 @@ attentive stats pooling     attention over frames per channel, with the utteranc
 head                        BN -> Dense(192) -> BN: the embedding
 ==========================  =============================================================
 
-Parameters (counted here; the paper's Table 2 in brackets): C=512: 6,194,432 trainable
+Parameters (counted here; the paper's results table in brackets): C=512: 6,194,432 trainable
 (6.2 M), plus 19,712 batch-norm statistics and the fixed 20,560-value mel filterbank:
 ``count_params()`` 6,234,704. C=1024: 14,660,800 trainable (14.7 M), ``count_params()``
 14,710,928. The paper's 14.7 M at C=1024 implies the MFA keeps 1536 channels (3C = 3072
