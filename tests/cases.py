@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tfaudio import layers as L
+from tfaudio import models as M
 
 # Properties a case may opt out of (say why in a comment next to the case).
 PROPERTIES = frozenset(
@@ -32,7 +33,10 @@ class Case:
         make: ``make(**kwargs) -> layer``; kwargs (e.g. ``dtype``) go to the layer.
         kind: input generator: ``"waveform"`` (float audio), ``"spectrogram"`` (positive
             power values), ``"logmel"`` (dB values), ``"complex"`` (an STFT of
-            ``n_fft=stft_n_fft``), ``"codes"`` (int32 mu-law codes).
+            ``n_fft=stft_n_fft``), ``"codes"`` (int32 mu-law codes), ``"frames"``
+            (standard normal network activations ``(batch, frames, features)``),
+            ``"embedding"`` (standard normal ``(batch, features)``: no time axis, so
+            ``time`` and ``lengths`` are ignored).
         time: default time length (samples, or frames for spectrogram kinds).
         features: the bins axis for spectrogram kinds.
         lengths: more time lengths for the exact-shape test (short ones included).
@@ -74,6 +78,10 @@ def make_input(case: Case, batch: int = 2, time: int | None = None, channels: in
         return (rng.random((batch, time, case.features) + extra) * 80 - 60).astype(np.float32)
     if case.kind == "codes":
         return rng.integers(0, 256, (batch, time) + extra).astype(np.int32)
+    if case.kind == "frames":
+        return rng.standard_normal((batch, time, case.features) + extra).astype(np.float32)
+    if case.kind == "embedding":
+        return rng.standard_normal((batch, case.features) + extra).astype(np.float32)
     if case.kind == "complex":
         from tfaudio.ops import stft
 
@@ -92,6 +100,8 @@ def input_shape(case: Case, channels: int | None = None) -> tuple:
         return (None,) + extra
     if case.kind == "complex":
         return (None, case.stft_n_fft // 2 + 1) + extra
+    if case.kind == "embedding":
+        return (case.features,) + extra
     return (None, case.features) + extra
 
 
@@ -100,6 +110,7 @@ def input_dtype(case: Case) -> str:
 
 
 WAVE_KW = dict(n_fft=512, hop_length=128)
+SEEDED = {"class_name": "GlorotUniform", "config": {"seed": 0}}
 
 CASES: list[Case] = [
     Case("stft", lambda **kw: L.STFT(**WAVE_KW, **kw), lengths=(1, 255, 256, 511, 512, 513, 1000),
@@ -202,6 +213,36 @@ CASES: list[Case] = [
     Case("speed_perturbation", lambda **kw: L.SpeedPerturbation((0.9, 1.1), seed=1, **kw)),
     Case("random_apply", lambda **kw: L.RandomApply(L.PolarityInversion(1.0, seed=2), p=0.5,
                                                     seed=1, **kw)),
+    # Speaker models (tfaudio.models). Layers with learned weights get seeded
+    # initialisers, so every instance of a case holds the same weights.
+    # The AAM-softmax head (cosines; the margin is in the loss) takes embeddings with a
+    # fixed size and no time or channel axis.
+    Case("aam_softmax", lambda **kw: M.AAMSoftmax(7, kernel_initializer=SEEDED, **kw),
+         kind="embedding", features=24, skip=frozenset({"multichannel"})),
+    # ECAPA-TDNN / x-vector front end: per-utterance mean (and variance) normalisation.
+    Case("utterance_norm", lambda **kw: L.UtteranceNorm(**kw), kind="logmel", time=30,
+         features=40, lengths=(1, 5)),
+    Case("utterance_norm_variance", lambda **kw: L.UtteranceNorm(variance=True, **kw),
+         kind="logmel", time=30, features=40, lengths=(1, 5)),
+    # ECAPA-TDNN blocks on (batch, frames, channels) activations. Their convolutions and
+    # batch norms compute in the policy's float16 / bfloat16 by design (that is what
+    # mixed precision is for), so the half-ulp-of-float32 bound of the "mixed" property
+    # does not apply: tests/test_ecapa.py checks a whole model under mixed precision.
+    # Rank 3 only: no channel axis ("multichannel").
+    Case("se_res2_block_shortcut", lambda **kw: M.SERes2Block(
+        32, 3, 2, scale=4, se_channels=8, kernel_initializer=SEEDED, **kw), kind="frames",
+        time=20, features=16, lengths=(1, 2, 7), skip=frozenset({"multichannel", "mixed"})),
+    Case("se_res2_block", lambda **kw: M.SERes2Block(
+        32, 3, 4, scale=8, se_channels=8, kernel_initializer=SEEDED, **kw), kind="frames",
+        time=20, features=32, lengths=(1, 9), skip=frozenset({"multichannel", "mixed"})),
+    Case("attentive_stats_pooling", lambda **kw: M.AttentiveStatsPooling(
+        8, kernel_initializer=SEEDED, **kw), kind="frames", time=20, features=16,
+        lengths=(1, 3), skip=frozenset({"multichannel", "mixed"})),
+    Case("attentive_stats_pooling_local", lambda **kw: M.AttentiveStatsPooling(
+        8, global_context=False, kernel_initializer=SEEDED, **kw), kind="frames", time=20,
+        features=16, lengths=(1, 3), skip=frozenset({"multichannel", "mixed"})),
+    Case("stats_pooling", lambda **kw: M.StatsPooling(**kw), kind="frames", time=20,
+         features=16, lengths=(1, 3), skip=frozenset({"multichannel"})),
 ]
 
 

@@ -7,6 +7,9 @@ Sections:
 - Multi-label (AudioSet style): :func:`average_precision`, :func:`mean_average_precision`.
 - Pitch (melody extraction, mir_eval's definitions): :func:`cents_error`,
   :func:`raw_pitch_accuracy`, :func:`raw_chroma_accuracy`.
+- Speaker verification (defined in :mod:`tfaudio.metrics_speaker`, importable from here):
+  :func:`det_curve`, :func:`eer`, :func:`min_dcf`, :func:`verification_report`,
+  :func:`cosine_scores`, :func:`s_norm`.
 
 Inputs may be lists, NumPy arrays or eager tensors (anything ``np.asarray`` takes). The
 results equal scikit-learn's (the oracle in ``tests/test_metrics.py``) to 1e-12; the
@@ -21,6 +24,14 @@ from typing import Any
 import numpy as np
 
 from tfaudio import _checks
+from tfaudio.metrics_speaker import (
+    cosine_scores,
+    det_curve,
+    eer,
+    min_dcf,
+    s_norm,
+    verification_report,
+)
 
 __all__ = [
     "confusion_matrix",
@@ -31,6 +42,12 @@ __all__ = [
     "cents_error",
     "raw_pitch_accuracy",
     "raw_chroma_accuracy",
+    "det_curve",
+    "eer",
+    "min_dcf",
+    "verification_report",
+    "cosine_scores",
+    "s_norm",
 ]
 
 

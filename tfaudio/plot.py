@@ -1,6 +1,6 @@
 """Pictures (matplotlib, an optional dependency: ``tfaudio[plot]``): spectrogram grids, a
 waveform above its log-mel with a Hz axis on the mel scale, confusion matrices, pitch
-salience with an f0 track."""
+salience with an f0 track, speaker-verification DET curves."""
 
 from __future__ import annotations
 
@@ -416,6 +416,113 @@ def save_pitch_salience(
         ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=7, framealpha=0.6)
     fig.colorbar(mesh, ax=ax, label="activation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Speaker verification: DET curves on normal-deviate (probit) axes
+# --------------------------------------------------------------------------------------
+
+# Error rates labelled on DET axes (fractions), as in NIST's DET plots.
+_DET_TICKS = (0.0001, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9,
+              0.95, 0.99)
+
+
+def probit(p: np.ndarray | float) -> np.ndarray:
+    """The standard normal quantile ``Phi^-1(p)`` (the DET axes' warping), elementwise.
+
+    Args:
+        p: probabilities in (0, 1).
+
+    Returns:
+        float64 array of the same shape.
+
+    Example:
+        >>> float(probit(0.5)), round(float(probit(0.975)), 4)
+        (0.0, 1.96)
+    """
+    from statistics import NormalDist
+
+    p = np.asarray(p, dtype=np.float64)
+    if np.any(~((p > 0) & (p < 1))):
+        raise ValueError("probit needs probabilities strictly between 0 and 1")
+    return np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])(p)
+
+
+def save_det_curve(
+    path: str,
+    curves: dict,
+    title: str | None = None,
+    p_target: float = 0.01,
+    limits: tuple[float, float] = (0.0005, 0.95),
+) -> str:
+    """Writes detection error trade-off curves (Martin et al., "The DET curve in assessment
+    of detection task performance", Eurospeech 1997) to a PNG.
+
+    Both axes are error rates on the normal-deviate scale (``probit``): normally
+    distributed target and non-target scores give straight lines. Each curve's EER point
+    (dot) and minimum-DCF point (cross) are marked and listed in the legend. Rates of 0
+    or 1 (at infinity on the probit scale) run off the axes.
+
+    Args:
+        path: output PNG path.
+        curves: ``{name: (scores, labels)}``, one entry per system (see
+            :func:`tfaudio.metrics.det_curve`).
+        title: figure title (default ``"DET curve"``).
+        p_target: target prior of the marked minDCF.
+        limits: ``(low, high)`` error-rate range of both axes, in (0, 1).
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> save_det_curve("det.png", {"ecapa": (scores, labels)})  # doctest: +SKIP
+        'det.png'
+    """
+    from tfaudio import metrics
+
+    if not curves:
+        raise ValueError("curves is empty: give {name: (scores, labels)}")
+    low, high = float(limits[0]), float(limits[1])
+    if not 0.0 < low < high < 1.0:
+        raise ValueError(f"limits={limits!r}: need 0 < low < high < 1")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 6.0))
+
+    def warp(p):  # 0 and 1 far outside the axes, so the lines leave the plot there
+        return probit(np.clip(np.asarray(p, np.float64), 1e-12, 1.0 - 1e-12))
+
+    for name, (scores, labels) in curves.items():
+        p_fa, p_miss, thresholds = metrics.det_curve(scores, labels)
+        rate, _ = metrics.eer(scores, labels)
+        cost, threshold = metrics.min_dcf(scores, labels, p_target=p_target)
+        # The curve from the reject-all point (0, 1) through every operating point.
+        xs, ys = np.r_[p_fa, 0.0], np.r_[p_miss, 1.0]
+        (line,) = ax.plot(warp(xs), warp(ys), linewidth=1.5,
+                          label=f"{name}: EER {100 * rate:.2f} %, minDCF({p_target:g}) "
+                                f"{cost:.3f}")
+        ax.plot(warp(rate), warp(rate), "o", color=line.get_color(), markersize=6)
+        if np.isfinite(threshold):
+            k = int(np.flatnonzero(thresholds == threshold)[0])
+            ax.plot(warp(p_fa[k]), warp(p_miss[k]), "x", color=line.get_color(),
+                    markersize=8, mew=2)
+    ticks = [t for t in _DET_TICKS if low <= t <= high]
+    labels_ = [f"{100 * t:g}" for t in ticks]
+    lim = (float(probit(low)), float(probit(high)))
+    for set_ticks, set_lim in ((ax.set_xticks, ax.set_xlim), (ax.set_yticks, ax.set_ylim)):
+        set_ticks(probit(np.array(ticks)), labels_)
+        set_lim(*lim)
+    ax.tick_params(labelsize=8)
+    ax.plot(lim, lim, color="0.7", linewidth=0.8, linestyle="--", zorder=0)
+    ax.grid(True, color="0.85", linewidth=0.6)
+    ax.set_xlabel("false alarm rate (%)")
+    ax.set_ylabel("miss rate (%)")
+    ax.set_aspect("equal")
+    ax.set_title(title or "DET curve")
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -11,6 +11,8 @@ Public API::
     audioset_dataset(pattern, num_classes=527)          -> (embeddings, mask), labels
     write_audioset_records(path, records) / read_audioset_records(pattern)
     synth_dataset(out_dir, ...)                          -> built-in synthetic classes
+    synth_speakers(out_dir, ...)                         -> synthetic speakers + trials.txt
+    synth_utterances(speakers, utterances, ...)          -> (audio, f0) of synthetic voices
 
 tensorflow-io and soundfile are optional (``pip install tfaudio[io]``); see
 :mod:`tfaudio.data.backends`. The schema is documented in ``docs/tfrecord.md``.
@@ -42,6 +44,11 @@ _EXPORTS = {
     "make_tfrecords": "sources",
     "synth_clip": "synth",
     "synth_dataset": "synth",
+    "read_trials": "speakers",
+    "speaker_trials": "speakers",
+    "speaker_voice": "speakers",
+    "synth_speakers": "speakers",
+    "synth_utterances": "speakers",
     "Clip": "writer",
     "DatasetWriter": "writer",
     "write_dataset": "writer",

@@ -137,6 +137,8 @@ class Clip:
         start_seconds: offset in the source file, if cut from a longer one.
         f0_hz: optional f0 per frame (0 = unvoiced), with ``f0_hop_seconds``.
         f0_hop_seconds: the hop of ``f0_hz``.
+        split: the split to write the clip to (one of the writer's splits); ``None``
+            (default) lets the hash of ``id`` choose (e.g. for speaker-disjoint splits).
     """
 
     id: str
@@ -145,6 +147,7 @@ class Clip:
     start_seconds: float | None = None
     f0_hz: np.ndarray | None = None
     f0_hop_seconds: float | None = None
+    split: str | None = None
 
 
 class _Shard:
@@ -269,7 +272,8 @@ class DatasetWriter:
 
         Raises:
             ValueError: duplicate id, empty audio, a label outside the vocabulary,
-                or a channel count different from the dataset's.
+                a channel count different from the dataset's, or an unknown
+                ``clip.split``.
         """
         if self._closed:
             raise RuntimeError("DatasetWriter is closed")
@@ -290,8 +294,11 @@ class DatasetWriter:
             if not 0 <= int(lab) < len(self.vocabulary):
                 raise ValueError(f"{clip.id}: label {lab} is outside the vocabulary of "
                                  f"{len(self.vocabulary)} classes")
+        if clip.split is not None and clip.split not in self.fractions:
+            raise ValueError(f"{clip.id}: split={clip.split!r} is not one of the dataset's "
+                             f"splits {list(self.fractions)}")
         self._ids.add(clip.id)
-        split = mf.assign_split(clip.id, self.fractions, self.seed)
+        split = clip.split or mf.assign_split(clip.id, self.fractions, self.seed)
         ex = schema.make_example(
             audio, self.sample_rate, labels=[int(v) for v in clip.labels],
             label_text=[self.vocabulary[int(v)] for v in clip.labels], id=clip.id,

@@ -16,7 +16,7 @@ from tfaudio.layers.augment_wave import (
     SpeedPerturbation,
 )
 from tfaudio.layers.base import AudioLayer
-from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
+from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC, UtteranceNorm
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
 from tfaudio.layers.pitch import NormalizeFrames
 from tfaudio.layers.resample import Resample
@@ -60,4 +60,5 @@ __all__ = [
     "PowerToDb",
     "Resample",
     "Spectrogram",
+    "UtteranceNorm",
 ]

