@@ -31,6 +31,19 @@ from tfaudio.ops.features import (
     rms,
 )
 from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_filterbank
+from tfaudio.ops.masks import (
+    apply_complex_mask,
+    channels_to_complex,
+    complex_ratio_mask,
+    complex_to_channels,
+    compress_mask,
+    ideal_binary_mask,
+    ideal_ratio_mask,
+    power_law_channels,
+    power_law_compress,
+    power_law_decompress,
+    uncompress_mask,
+)
 from tfaudio.ops.pitch import (
     apply_voicing,
     cents_mapping,
@@ -82,6 +95,17 @@ __all__ = [
     "time_warp",
     "white_noise",
     "amplitude_to_db",
+    "apply_complex_mask",
+    "channels_to_complex",
+    "complex_ratio_mask",
+    "complex_to_channels",
+    "compress_mask",
+    "ideal_binary_mask",
+    "ideal_ratio_mask",
+    "power_law_channels",
+    "power_law_compress",
+    "power_law_decompress",
+    "uncompress_mask",
     "apply_voicing",
     "cents_mapping",
     "confidence",
