@@ -10,6 +10,9 @@ Sections:
 - Speaker verification (defined in :mod:`tfaudio.metrics_speaker`, importable from here):
   :func:`det_curve`, :func:`eer`, :func:`min_dcf`, :func:`verification_report`,
   :func:`cosine_scores`, :func:`s_norm`.
+- Source separation (defined in :mod:`tfaudio.metrics_separation`, importable from here):
+  :func:`si_sdr`, :func:`sdr`, :func:`si_sdr_improvement`, :func:`sdr_improvement`,
+  :func:`permutation_invariant`, :func:`pit_si_sdr`, :func:`pit_sdr`.
 
 Inputs may be lists, NumPy arrays or eager tensors (anything ``np.asarray`` takes). The
 results equal scikit-learn's (the oracle in ``tests/test_metrics.py``) to 1e-12; the
@@ -24,6 +27,15 @@ from typing import Any
 import numpy as np
 
 from tfaudio import _checks
+from tfaudio.metrics_separation import (
+    permutation_invariant,
+    pit_sdr,
+    pit_si_sdr,
+    sdr,
+    sdr_improvement,
+    si_sdr,
+    si_sdr_improvement,
+)
 from tfaudio.metrics_speaker import (
     cosine_scores,
     det_curve,
@@ -48,6 +60,13 @@ __all__ = [
     "verification_report",
     "cosine_scores",
     "s_norm",
+    "si_sdr",
+    "sdr",
+    "si_sdr_improvement",
+    "sdr_improvement",
+    "permutation_invariant",
+    "pit_si_sdr",
+    "pit_sdr",
 ]
 
 
