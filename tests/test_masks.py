@@ -206,3 +206,123 @@ def test_wrong_dtypes_name_the_argument():
         ops.power_law_compress(np.zeros((3, 4), np.float32))
     with pytest.raises(TypeError, match="mixture_stft"):
         ops.complex_ratio_mask(_random_stft(), np.zeros((2, 30, 257), np.float32))
+
+
+# ------------------------------------------------------------------------------ layers
+# ComplexToChannels, ChannelsToComplex and PowerLawCompression run through the shared
+# harness (tests/cases.py); here: multichannel, the pipeline, and ApplyComplexMask (two
+# inputs, which the single-input harness cannot feed).
+def _channels(batch=2, time=4000, seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    wave = (scale * rng.standard_normal((batch, time))).astype(np.float32)
+    return ops.complex_to_channels(ops.stft(wave, **STFT_KW)).numpy()
+
+
+def test_layers_multichannel_keep_re_im_last():
+    from tfaudio import layers as L
+
+    rng = np.random.default_rng(1)
+    wave = rng.standard_normal((2, 3000, 3)).astype(np.float32)
+    spec = L.STFT(**STFT_KW)(wave)  # (2, frames, 257, 3)
+    ch = L.ComplexToChannels()(spec)
+    assert tuple(ch.shape) == tuple(spec.shape) + (2,)
+    comp = L.PowerLawCompression(0.3)(ch)
+    for c in range(3):
+        mono = ops.power_law_channels(ops.complex_to_channels(spec[..., c]), 0.3)
+        np.testing.assert_allclose(comp[..., c, :], mono, rtol=1e-6, atol=1e-7)
+    back = L.ChannelsToComplex()(L.PowerLawCompression(0.3, inverse=True)(comp))
+    np.testing.assert_allclose(back, spec, rtol=0, atol=1e-5 * np.abs(spec).max())
+
+
+def test_layer_pipeline_recovers_the_source(speech_pair):
+    from tfaudio import layers as L
+
+    a, b = speech_pair
+    mix = (a + b)[None]
+    spec_src = L.ComplexToChannels()(L.STFT(**STFT_KW)(a[None]))
+    spec_mix = L.ComplexToChannels()(L.STFT(**STFT_KW)(mix))
+    crm = ops.complex_ratio_mask(ops.channels_to_complex(spec_src),
+                                 ops.channels_to_complex(spec_mix))
+    est = L.ApplyComplexMask(k=10.0, c=0.1)([crm, spec_mix])
+    wave = L.InverseSTFT(**STFT_KW, length=mix.shape[-1])(L.ChannelsToComplex()(est))
+    assert _si_sdr(a, wave.numpy()[0]) >= 40.0
+
+
+def _mask_model(speakers=None, **kw):
+    import keras
+
+    from tfaudio import layers as L
+
+    mix = keras.Input((None, 257, 2))
+    mask = keras.Input((None, 257, 2) if speakers is None else (None, 257, speakers, 2))
+    return keras.Model([mask, mix], L.ApplyComplexMask(**kw)([mask, mix]))
+
+
+@pytest.mark.parametrize("speakers", [None, 2])
+def test_apply_complex_mask_layer_definition(speakers):
+    mix = _channels(seed=2)
+    rng = np.random.default_rng(3)
+    shape = mix.shape if speakers is None else mix.shape[:3] + (speakers, 2)
+    mask = rng.uniform(-9.9, 9.9, shape).astype(np.float32)
+    got = _mask_model(speakers)([mask, mix]).numpy()
+    m = ops.uncompress_mask(mask).numpy()
+    y = mix[..., 0] + 1j * mix[..., 1]
+    if speakers is not None:
+        y = y[..., None]
+    want = (m[..., 0] + 1j * m[..., 1]) * y
+    assert got.shape == shape
+    np.testing.assert_allclose(got[..., 0] + 1j * got[..., 1], want, rtol=1e-5,
+                               atol=1e-5 * np.abs(want).max())
+    raw = _mask_model(speakers, k=None)([m, mix]).numpy()
+    np.testing.assert_allclose(raw, got, rtol=1e-6, atol=1e-6 * np.abs(got).max())
+
+
+def test_apply_complex_mask_config_keras_xla_tfdata_mixed(tmp_path):
+    import keras
+
+    from tfaudio import layers as L
+
+    mix, mask = _channels(seed=4), np.random.default_rng(5).uniform(
+        -5, 5, _channels().shape).astype(np.float32)
+    layer = L.ApplyComplexMask(k=10.0, c=0.2)
+    y = layer([mask, mix]).numpy()
+    clone = L.ApplyComplexMask.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    np.testing.assert_array_equal(clone([mask, mix]), y)
+    model = _mask_model(k=10.0, c=0.2)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded([mask, mix]), y)
+    xla = tf.function(lambda a, b: layer([a, b]), jit_compile=True)(mask, mix).numpy()
+    np.testing.assert_allclose(xla, y, rtol=2e-5, atol=2e-5 * np.abs(y).max())
+    ds = tf.data.Dataset.from_tensor_slices((mask, mix)).batch(1).map(lambda a, b: layer([a, b]))
+    np.testing.assert_allclose(np.concatenate(list(ds.as_numpy_iterator())), y, rtol=1e-6,
+                               atol=1e-6 * np.abs(y).max())
+    half = L.ApplyComplexMask(k=10.0, c=0.2, dtype="mixed_bfloat16")([mask, mix])
+    assert half.dtype.name == "bfloat16"
+    np.testing.assert_allclose(tf.cast(half, tf.float32), y, rtol=0,
+                               atol=2.0**-8 * np.abs(y).max())
+    export_dir = str(tmp_path / "export")
+    model.export(export_dir, verbose=False)
+    served = tf.saved_model.load(export_dir).serve([tf.constant(mask), tf.constant(mix)])
+    np.testing.assert_allclose(served.numpy(), y, rtol=1e-6, atol=1e-6 * np.abs(y).max())
+
+
+def test_layer_errors_name_the_argument():
+    from tfaudio import layers as L
+
+    with pytest.raises(ValueError, match="power"):
+        L.PowerLawCompression(0.0)
+    with pytest.raises(ValueError, match="^k="):
+        L.ApplyComplexMask(k=-1.0)
+    with pytest.raises(ValueError, match="^c="):
+        L.ApplyComplexMask(c=0.0)
+    with pytest.raises(ValueError, match="real/imag"):
+        L.PowerLawCompression()(np.zeros((2, 10, 257, 3), np.float32))
+    with pytest.raises(TypeError, match="complex"):
+        L.ComplexToChannels()(np.zeros((2, 10, 257), np.float32))
+    with pytest.raises(ValueError, match="mask of shape"):
+        L.ApplyComplexMask()([np.zeros((2, 10, 129, 2), np.float32),
+                              np.zeros((2, 10, 257, 2), np.float32)])
+    with pytest.raises(ValueError, match=r"\[mask, mixture\]"):
+        L.ApplyComplexMask()(np.zeros((2, 10, 257, 2), np.float32))

@@ -17,6 +17,12 @@ from tfaudio.layers.augment_wave import (
 )
 from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC, UtteranceNorm
+from tfaudio.layers.masks import (
+    ApplyComplexMask,
+    ChannelsToComplex,
+    ComplexToChannels,
+    PowerLawCompression,
+)
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
 from tfaudio.layers.pitch import NormalizeFrames
 from tfaudio.layers.resample import Resample
@@ -25,6 +31,10 @@ from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Pad, Patches, Phas
 
 __all__ = [
     "AddNoise",
+    "ApplyComplexMask",
+    "ChannelsToComplex",
+    "ComplexToChannels",
+    "PowerLawCompression",
     "AugmentationLayer",
     "Compose",
     "FrequencyMasking",
