@@ -14,6 +14,9 @@ Speaker verification: ``ecapa_tdnn``, ``xvector``, ``xvector_classifier``,
 ``speaker_frontend`` and their layers ``SERes2Block``, ``AttentiveStatsPooling``,
 ``StatsPooling`` (:mod:`tfaudio.models.ecapa`); ``AAMSoftmax`` (cosine head), ``AAMSoftmaxLoss`` (additive angular
 margin), ``MarginWarmup`` and ``with_aam_head`` (:mod:`tfaudio.models.aam`).
+
+Separation losses: ``PowerLawSpectrogramLoss`` (Looking to Listen) and
+``PermutationInvariantSISDRLoss`` (:mod:`tfaudio.models.separation_losses`).
 """
 
 from tfaudio.models.aam import (
@@ -36,6 +39,10 @@ from tfaudio.models.ecapa import (
     xvector_classifier,
 )
 from tfaudio.models.embedding_classifier import embedding_classifier
+from tfaudio.models.separation_losses import (
+    PermutationInvariantSISDRLoss,
+    PowerLawSpectrogramLoss,
+)
 from tfaudio.models.vggish import (
     LogMel,
     compute_pca_params,
@@ -52,6 +59,8 @@ __all__ = [
     "MarginWarmup",
     "aam_logits",
     "with_aam_head",
+    "PermutationInvariantSISDRLoss",
+    "PowerLawSpectrogramLoss",
     "LogMel",
     "AttentionPooling",
     "AttentiveStatsPooling",
