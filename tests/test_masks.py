@@ -326,3 +326,24 @@ def test_layer_errors_name_the_argument():
                               np.zeros((2, 10, 257, 2), np.float32)])
     with pytest.raises(ValueError, match=r"\[mask, mixture\]"):
         L.ApplyComplexMask()(np.zeros((2, 10, 257, 2), np.float32))
+
+
+@pytest.mark.parametrize("time", [1, 161, 4000])
+def test_apply_complex_mask_shapes_gradients_float16(time):
+    from tfaudio import layers as L
+
+    mix = _channels(batch=3, time=time, seed=6)
+    mask = np.random.default_rng(7).uniform(-5, 5, mix.shape[:3] + (2, 2)).astype(np.float32)
+    layer = L.ApplyComplexMask()
+    m, y = tf.constant(mask), tf.constant(mix)
+    with tf.GradientTape() as tape:
+        tape.watch([m, y])
+        out = layer([m, y])
+        loss = tf.reduce_mean(tf.square(out))
+    assert tuple(out.shape) == tuple(layer.compute_output_shape([mask.shape, mix.shape]))
+    for g in tape.gradient(loss, [m, y]):
+        assert np.all(np.isfinite(g.numpy())) and np.abs(g.numpy()).max() > 0
+    half = L.ApplyComplexMask(dtype="mixed_float16")([mask, mix])
+    assert half.dtype.name == "float16"
+    np.testing.assert_allclose(tf.cast(half, tf.float32), out, rtol=0,
+                               atol=2.0**-11 * np.abs(out.numpy()).max())
