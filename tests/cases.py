@@ -34,7 +34,9 @@ class Case:
         kind: input generator: ``"waveform"`` (float audio), ``"spectrogram"`` (positive
             power values), ``"logmel"`` (dB values), ``"complex"`` (an STFT of
             ``n_fft=stft_n_fft``), ``"channels"`` (that STFT of a 0.1-scaled waveform as
-            real/imag channels ``(batch, frames, bins, 2)``), ``"codes"`` (int32 mu-law codes), ``"frames"``
+            real/imag channels ``(batch, frames, bins, 2)``), ``"mask_and_mixture"`` (a
+            list of two inputs ``[mask, mixture]``: a compressed cRM in ``(-9, 9)`` and a
+            "channels" mixture, both ``(batch, frames, bins, 2)``), ``"codes"`` (int32 mu-law codes), ``"frames"``
             (standard normal network activations ``(batch, frames, features)``),
             ``"embedding"`` (standard normal ``(batch, features)``: no time axis, so
             ``time`` and ``lengths`` are ignored).
@@ -91,6 +93,11 @@ def make_input(case: Case, batch: int = 2, time: int | None = None, channels: in
         if channels is not None:
             spec = np.moveaxis(spec, 1, -1)
         return spec
+    if case.kind == "mask_and_mixture":
+        mixture = make_input(Case(case.id, case.make, "channels", stft_n_fft=case.stft_n_fft),
+                             batch, time, channels, seed)
+        mask = rng.uniform(-9.0, 9.0, mixture.shape).astype(np.float32)
+        return [mask, mixture]
     if case.kind == "channels":
         from tfaudio.ops import complex_to_channels, stft
 
@@ -111,6 +118,8 @@ def input_shape(case: Case, channels: int | None = None) -> tuple:
         return (None, case.stft_n_fft // 2 + 1) + extra
     if case.kind == "channels":
         return (None, case.stft_n_fft // 2 + 1) + extra + (2,)
+    if case.kind == "mask_and_mixture":
+        return [(None, case.stft_n_fft // 2 + 1) + extra + (2,)] * 2
     if case.kind == "embedding":
         return (case.features,) + extra
     return (None, case.features) + extra
@@ -118,6 +127,11 @@ def input_shape(case: Case, channels: int | None = None) -> tuple:
 
 def input_dtype(case: Case) -> str:
     return {"codes": "int32", "complex": "complex64"}.get(case.kind, "float32")
+
+
+def is_multi_input(case: Case) -> bool:
+    """Whether the case's layer is called on a list of inputs (``make_input`` returns a list)."""
+    return case.kind == "mask_and_mixture"
 
 
 WAVE_KW = dict(n_fft=512, hop_length=128)
@@ -254,9 +268,8 @@ CASES: list[Case] = [
         features=16, lengths=(1, 3), skip=frozenset({"multichannel", "mixed"})),
     # Separation (issue 13): the real/imag channels layout (batch, frames, bins[, ch], 2)
     # keeps re/im LAST, so the harness's per-channel slice x[..., c] would cut re from im:
-    # multichannel is tested in tests/test_masks.py instead. ApplyComplexMask takes two
-    # inputs [mask, mixture], which this single-input harness cannot feed: it has its
-    # own config / .keras / XLA / tf.data / mixed-precision / export tests in test_masks.py.
+    # multichannel is tested in tests/test_masks.py instead. ApplyComplexMask is called
+    # on two inputs [mask, mixture] (kind "mask_and_mixture").
     Case("complex_to_channels", lambda **kw: L.ComplexToChannels(**kw), kind="complex",
          time=4000, lengths=(1, 2, 40), skip=frozenset({"multichannel"})),
     Case("channels_to_complex", lambda **kw: L.ChannelsToComplex(**kw), kind="channels",
@@ -266,6 +279,11 @@ CASES: list[Case] = [
          kind="channels", time=4000, lengths=(1, 2, 40), skip=frozenset({"multichannel"})),
     Case("power_law_decompression", lambda **kw: L.PowerLawCompression(0.3, inverse=True, **kw),
          kind="channels", time=4000, lengths=(1, 40), skip=frozenset({"multichannel"})),
+    Case("apply_complex_mask", lambda **kw: L.ApplyComplexMask(k=10.0, c=0.1, **kw),
+         kind="mask_and_mixture", time=4000, lengths=(1, 2, 40),
+         skip=frozenset({"multichannel"})),
+    Case("apply_complex_mask_raw", lambda **kw: L.ApplyComplexMask(k=None, **kw),
+         kind="mask_and_mixture", time=4000, lengths=(1, 40), skip=frozenset({"multichannel"})),
     Case("stats_pooling", lambda **kw: M.StatsPooling(**kw), kind="frames", time=20,
          features=16, lengths=(1, 3), skip=frozenset({"multichannel"})),
 ]

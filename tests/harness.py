@@ -5,14 +5,29 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from tests.cases import Case, input_dtype, input_shape
+from tests.cases import Case, input_dtype, input_shape, is_multi_input
 
 
 def build_model(case: Case, channels: int | None = None, **kwargs) -> keras.Model:
     """A functional model around one fresh layer, with dynamic batch and time axes."""
     layer = case.make(**kwargs)
-    inp = keras.Input(input_shape(case, channels), dtype=input_dtype(case))
+    if is_multi_input(case):
+        inp = [keras.Input(s, dtype=input_dtype(case)) for s in input_shape(case, channels)]
+    else:
+        inp = keras.Input(input_shape(case, channels), dtype=input_dtype(case))
     return keras.Model(inp, layer(inp))
+
+
+def shape_of(x):
+    """``x.shape``, or the list of shapes of a multi-input list."""
+    return [t.shape for t in x] if isinstance(x, list) else x.shape
+
+
+def to_tensors(x):
+    """``tf.constant`` of an input or of each input of a multi-input list."""
+    import tensorflow as tf
+
+    return [tf.constant(t) for t in x] if isinstance(x, list) else tf.constant(x)
 
 
 def to_numpy(x) -> np.ndarray:

@@ -209,9 +209,10 @@ def test_wrong_dtypes_name_the_argument():
 
 
 # ------------------------------------------------------------------------------ layers
-# ComplexToChannels, ChannelsToComplex and PowerLawCompression run through the shared
-# harness (tests/cases.py); here: multichannel, the pipeline, and ApplyComplexMask (two
-# inputs, which the single-input harness cannot feed).
+# Every layer here also runs through the shared harness (tests/cases.py; ApplyComplexMask
+# as the two-input kind "mask_and_mixture"); here: the definitions, multichannel (the
+# harness's per-channel slice does not apply to the re/im-last layout), a speakers axis
+# on the mask, and the whole STFT -> mask -> ISTFT pipeline.
 def _channels(batch=2, time=4000, seed=0, scale=1.0):
     rng = np.random.default_rng(seed)
     wave = (scale * rng.standard_normal((batch, time))).astype(np.float32)

@@ -159,6 +159,8 @@ def test_errors_name_the_argument():
         metrics.si_sdr(r, np.ones((2, 99)))
     with pytest.raises(ValueError, match=r"reference\[1\] is silent"):
         metrics.sdr(np.stack([np.ones(100), np.zeros(100)]), r)
+    with pytest.raises(ValueError, match=r"reference\[0\] is silent \(constant"):
+        metrics.si_sdr(np.stack([np.full(100, 0.5), np.ones(100)]), r)
     with pytest.raises(ValueError, match="filter_length=0"):
         metrics.sdr(r, r, filter_length=0)
     with pytest.raises(ValueError, match="mixture"):

@@ -56,11 +56,20 @@ def _pair(reference: Any, estimate: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("reference is empty: the time axis needs at least one sample")
     if not (np.all(np.isfinite(r)) and np.all(np.isfinite(e))):
         raise ValueError("reference and estimate must be finite (no NaN or inf)")
+    return r, e
+
+
+def _centre(r: np.ndarray, e: np.ndarray, zero_mean: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Removes the means if asked, then rejects a silent (all-zero) reference."""
+    if zero_mean:
+        r = r - r.mean(axis=-1, keepdims=True)
+        e = e - e.mean(axis=-1, keepdims=True)
     silent = ~np.any(r != 0, axis=-1)
     if np.any(silent):
         where = tuple(int(i) for i in np.argwhere(silent)[0])
+        what = "constant (zero after removing its mean)" if zero_mean else "all zeros"
         raise ValueError(
-            f"reference{list(where) if where else ''} is silent (all zeros): the ratio is "
+            f"reference{list(where) if where else ''} is silent ({what}): the ratio is "
             "undefined"
         )
     return r, e
@@ -89,10 +98,7 @@ def si_sdr(reference: Any, estimate: Any, zero_mean: bool = True) -> np.ndarray:
         >>> r = np.sin(np.arange(1000) / 10.0)
         >>> round(float(si_sdr(r, 3.0 * r + 0.01 * np.cos(np.arange(1000)))), 1)  # doctest: +SKIP
     """
-    r, e = _pair(reference, estimate)
-    if zero_mean:
-        r = r - r.mean(axis=-1, keepdims=True)
-        e = e - e.mean(axis=-1, keepdims=True)
+    r, e = _centre(*_pair(reference, estimate), zero_mean)
     alpha = np.sum(e * r, axis=-1, keepdims=True) / np.sum(r * r, axis=-1, keepdims=True)
     target = alpha * r
     return _ratio_db(np.sum(target * target, axis=-1), np.sum((e - target) ** 2, axis=-1))
@@ -136,10 +142,7 @@ def sdr(reference: Any, estimate: Any, filter_length: int = 512, zero_mean: bool
         float64 ``(...)``.
     """
     filter_length = _checks.positive_int("filter_length", filter_length)
-    r, e = _pair(reference, estimate)
-    if zero_mean:
-        r = r - r.mean(axis=-1, keepdims=True)
-        e = e - e.mean(axis=-1, keepdims=True)
+    r, e = _centre(*_pair(reference, estimate), zero_mean)
     lead = r.shape[:-1]
     rf = r.reshape(-1, r.shape[-1])
     ef = e.reshape(-1, e.shape[-1])

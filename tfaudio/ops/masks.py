@@ -223,7 +223,9 @@ def uncompress_mask(mask_channels: Any, k: float = 10.0, c: float = 0.1) -> tf.T
 
     ``O`` is first clipped into the open interval ``(-K, K)`` (to ``K (1 - eps)`` with
     ``eps`` the dtype's machine epsilon), so a network output at or beyond the bound
-    gives a large finite mask, never inf or NaN. Equals ``(2/C) atanh(O / K)``.
+    gives a large finite mask, never inf or NaN: at most ``(2/C) atanh(1 - eps)``, about
+    167 for float32 and ``C = 0.1`` (so an ideal cRM beyond that is clipped there).
+    Equals ``(2/C) atanh(O / K)``.
 
     Args:
         mask_channels: the compressed mask, float ``(..., 2)``.
