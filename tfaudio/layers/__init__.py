@@ -20,7 +20,14 @@ from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
 from tfaudio.layers.pitch import NormalizeFrames
 from tfaudio.layers.resample import Resample
-from tfaudio.layers.scale import AmplitudeToDb, Log, MuLawDecoding, MuLawEncoding, PowerToDb
+from tfaudio.layers.scale import (
+    AmplitudeToDb,
+    Log,
+    MuLawDecoding,
+    MuLawEncoding,
+    OneHot,
+    PowerToDb,
+)
 from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Pad, Patches, Phase, Spectrogram
 
 __all__ = [
@@ -54,6 +61,7 @@ __all__ = [
     "MuLawDecoding",
     "MuLawEncoding",
     "NormalizeFrames",
+    "OneHot",
     "Pad",
     "Patches",
     "Phase",
