@@ -422,18 +422,22 @@ class WaveNetGenerator(tf.Module):
 
     # ------------------------------------------------------------------ export
     def export(self, export_dir: str, sample_rate: int | None = None,
-               labels: list[str] | None = None, features: keras.Model | None = None) -> str:
+               labels: list[str] | None = None, features: keras.Model | None = None,
+               prime_silence: int = 1) -> str:
         """Writes a SavedModel that generates without tfaudio (plain TensorFlow).
 
         Endpoint ``generate(num_samples, class_ids, temperature, seed[, local_condition])``
         (int32 scalar, int32 ``(batch,)``, float32 scalar, int64 scalar[, float32
         ``(batch, frames, C)``]) -> dict of ``codes`` int32 ``(batch, num_samples)`` and
         ``waveform`` float32 (mu-law decoded); without global conditioning
-        ``class_ids`` only sets the batch (any values). Every call starts from one
-        silence code. With ``features`` (a :func:`~tfaudio.models.wavenet_mel`) the
-        endpoint ``features(waveform)`` computes the conditioning frames. Beside it,
+        ``class_ids`` only sets the batch (any values). Every call first feeds
+        ``prime_silence`` silence codes (``Q // 2``), as :meth:`generate` with that
+        prime (the same codes for the same seed). With ``features`` (a
+        :func:`~tfaudio.models.wavenet_mel`) the endpoint ``features(waveform)`` returns
+        the conditioning frames of ``prime_silence`` zeros followed by the waveform:
+        what ``local_condition`` takes to vocode that waveform. Beside it,
         ``tfaudio.json`` (the network's config, ``sample_rate``, ``labels``,
-        ``receptive_field``).
+        ``receptive_field``, ``prime_silence``).
 
         The loop inside is the same compiled chunk as :meth:`generate` (XLA when
         ``jit_compile``), driven by an outer graph loop.
@@ -444,34 +448,36 @@ class WaveNetGenerator(tf.Module):
         q = self.quantization_channels
         chunk = self.chunk_size
         has_lc = self.lc_channels is not None
+        n_prime = _checks.positive_int("prime_silence", prime_silence)
 
         def serve(num_samples, class_ids, temperature, seed, local_condition=None):
             batch = tf.shape(class_ids)[0]
             t, prev, queue = self._initial_state(1)
             prev = tf.tile(prev, [batch, 1])
             queue = tf.tile(queue, [1, 1, batch, 1])
-            x = tf.fill([batch], q // 2)
-            prime = x[:, None]
+            prime = tf.fill([batch, n_prime], q // 2)
+            x = prime[:, 0]
             ids = class_ids if self.num_classes is not None else None
+            steps = n_prime - 1 + num_samples
             lc = self.upsample(local_condition) if has_lc else None
             if has_lc:
                 check = tf.debugging.assert_greater_equal(
-                    tf.shape(lc)[1], num_samples + 1,
-                    message="local_condition is shorter than num_samples + 1 samples")
+                    tf.shape(lc)[1], steps + 1, message="local_condition is shorter than "
+                    "prime_silence + num_samples samples")
                 with tf.control_dependencies([check]):
                     lc = tf.identity(lc)
             loop = self._loop(chunk, "codes")
-            rounds = (num_samples + chunk - 1) // chunk
+            rounds = (steps + chunk - 1) // chunk
             ta = tf.TensorArray(tf.int32, size=rounds, infer_shape=False)
 
             def body(j, t, x, prev, queue, ta):
                 t, x, prev, queue, out = loop(t, x, prev, queue, prime, ids, lc,
-                                             temperature, seed)
+                                              temperature, seed)
                 return j + 1, t, x, prev, queue, ta.write(j, tf.transpose(out))
 
             _, _, _, _, _, ta = tf.while_loop(lambda j, *_: j < rounds, body,
                                               (tf.constant(0), t, x, prev, queue, ta))
-            codes = tf.transpose(ta.concat())[:, :num_samples]
+            codes = tf.transpose(ta.concat())[:, n_prime - 1:steps]
             s = 2.0 * tf.cast(codes, tf.float32) / (q - 1) - 1.0
             wave = tf.sign(s) * (tf.pow(float(q), tf.abs(s)) - 1.0) / (q - 1)
             return {"codes": codes, "waveform": wave}
@@ -489,7 +495,7 @@ class WaveNetGenerator(tf.Module):
         if features is not None:
             module.feature_model = features
             module.features = tf.function(
-                lambda w: features(w, training=False),
+                lambda w: features(tf.pad(w, [[0, 0], [n_prime, 0]]), training=False),
                 input_signature=[tf.TensorSpec((None, None), tf.float32, "waveform")])
         tmp = f"{export_dir.rstrip(os.sep)}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -498,6 +504,7 @@ class WaveNetGenerator(tf.Module):
 
         info = {"model": "wavenet", "sample_rate": sample_rate, "labels": labels,
                 "receptive_field": self.receptive_field, "chunk_size": chunk,
+                "prime_silence": n_prime,
                 "jit_compile": self.jit_compile, "wavenet": self.config,
                 "endpoints": ["generate"] + (["features"] if features is not None else []),
                 "tfaudio": __version__}
@@ -508,6 +515,7 @@ class WaveNetGenerator(tf.Module):
         return export_dir
 
 
+@tf.autograph.experimental.do_not_convert  # no Python control flow to convert
 def sample(logits: tf.Tensor, temperature: tf.Tensor, seed: tf.Tensor, step: tf.Tensor
            ) -> tf.Tensor:
     """One code per row from ``softmax(logits / temperature)`` (argmax when the
