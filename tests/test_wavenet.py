@@ -362,3 +362,15 @@ def test_export_generates_without_tfaudio(tmp_path, small):
     expected = gen.generate(150, class_ids=[0, 2], temperature=0.9, seed=4)
     np.testing.assert_array_equal(np.array(served["codes"]), expected)
     np.testing.assert_allclose(np.array(served["waveform"]), gen.decode(expected), atol=1e-6)
+
+
+def test_bench_suite_quick():
+    from tfaudio.benchmarks import wavenet as suite
+
+    rows = suite.run(quick=True)
+    fast = [r for r in rows if r["impl"] == "fast (queues)"]
+    naive = [r for r in rows if r["impl"] == "naive"]
+    assert {r["mode"] for r in fast} == {r["mode"] for r in naive} == {"graph", "xla"}
+    assert all(r["items_per_s"] > 0 and r["config"].endswith("batch 1") for r in rows)
+    xla = next(r for r in fast if r["mode"] == "xla")
+    assert xla["ratio"] > 10  # measured ~1,100x; a loose bound for a loaded machine
