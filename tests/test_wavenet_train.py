@@ -276,3 +276,64 @@ def test_predict_on_a_wavenet_run_points_to_generate(run, tmp_path, capsys):
     wav = write_wav(str(tmp_path / "x.wav"), np.zeros(800, np.float32), 8000)
     assert main(["predict", run_dir, wav]) == 2
     assert "use `tfaudio generate" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- a tiny vocoder run
+VOCODER = [*TINY, "train.epochs=1", "model.global_condition=false",
+           "model.local_condition_mels=8", "model.upsample_factors=[4, 4]"]
+
+
+@pytest.fixture(scope="module")
+def vocoder(tmp_path_factory):
+    from tfaudio.train import train
+
+    data = str(tmp_path_factory.mktemp("data") / "tones")
+    tfd.synth_dataset(data, classes=["tone_440"], clips_per_class=5, sample_rate=8000,
+                      seconds=0.25, seed=2, splits="train=0.6,val=0.2,test=0.2")
+    run_dir = str(tmp_path_factory.mktemp("runs") / "vocoder")
+    summary = train(R.load(WAVENET_TOML, VOCODER), data_dir=data, run_dir=run_dir, verbose=0)
+    return run_dir, summary
+
+
+def test_vocoder_run_generates_from_a_mel(vocoder, tmp_path, capsys):
+    import tensorflow as tf
+
+    from tfaudio.cli import main
+    from tfaudio.train.wavenet import write_wav
+
+    run_dir, summary = vocoder
+    assert summary["test"]["bits_per_sample"] > 0
+    with open(os.path.join(run_dir, "evaluation", "test.json"), encoding="utf-8") as f:
+        assert set(json.load(f)["generated"]) == {"unconditioned"}
+    t = np.arange(1200) / 8000
+    wav = write_wav(str(tmp_path / "src.wav"), 0.3 * np.sin(2 * np.pi * 440 * t), 8000)
+    out = str(tmp_path / "voc.wav")
+    assert main(["generate", run_dir, "--mel", wav, "--out", out, "--quiet"]) == 0
+    audio, _ = tf.audio.decode_wav(tf.io.read_file(out))
+    assert tuple(audio.shape) == (1200, 1)  # the --mel audio's length
+    assert main(["generate", run_dir, "--out", out]) == 2
+    assert "is a vocoder" in capsys.readouterr().err
+    assert main(["generate", run_dir, "--mel", wav, "--seconds", "0.5", "--out", out]) == 2
+    assert "is shorter than the 0.5 s asked" in capsys.readouterr().err
+    assert main(["generate", run_dir, "--mel", wav, "--class", "0", "--out", out]) == 2
+    assert "no global conditioning: drop --class" in capsys.readouterr().err
+
+
+def test_vocoder_export_serves_features_and_generation(vocoder):
+    import tensorflow as tf
+
+    run_dir, _ = vocoder
+    export = os.path.join(run_dir, "export")
+    with open(os.path.join(export, "tfaudio.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    assert config["endpoints"] == ["generate", "features"]
+    assert (config["prime_silence"], config["mel_hop"]) == (17, 16)
+    m = tf.saved_model.load(export)
+    frames = m.features(tf.zeros([2, 400]))
+    assert tuple(frames.shape) == (2, 1 + (17 + 400) // 16, 8)
+    out = m.generate(tf.constant(400), tf.constant([0, 0], tf.int32), tf.constant(1.0),
+                     tf.constant(1, tf.int64), frames)
+    assert tuple(out["codes"].shape) == (2, 400)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="local_condition is shorter"):
+        m.generate(tf.constant(500), tf.constant([0, 0], tf.int32), tf.constant(1.0),
+                   tf.constant(1, tf.int64), frames)
