@@ -22,6 +22,7 @@ COMMANDS = [
     "predict",
     "embed",
     "pitch",
+    "generate",
     "bench",
     "show",
     "make_tfrecords",

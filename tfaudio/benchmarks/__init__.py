@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MODES = ("eager", "graph", "xla", "numpy", "pipeline")
-SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe")
+SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe", "wavenet")
 
 
 def repeats(quick: bool) -> tuple[int, int]:

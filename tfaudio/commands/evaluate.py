@@ -9,7 +9,8 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="accuracy, per-class precision/recall/F1 (or mAP) and "
-                                        "a confusion PNG of a run on a dataset split")
+                                        "a confusion PNG of a run on a dataset split (CREPE: "
+                                        "RPA/RCA; WaveNet: bits per sample)")
     p.add_argument("run", help="run folder written by `tfaudio train`")
     p.add_argument("--data", default=None, help="dataset folder (default: the run's data)")
     p.add_argument("--split", default="test", help="split to score (default test)")
@@ -48,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        if "rpa" not in result:  # a pitch run has no per-class table
+        if "report" in result or "average_precision" in result:  # classifiers
             print(_table(result))
+        elif "per_class" in result:  # WaveNet: bits per sample per class
+            for name, bits in result["per_class"].items():
+                g = result["generated"].get(name, {})
+                peak = f", generated peak {g['peak_hz']:.1f} Hz" if g else ""
+                print(f"{name:>24}  {bits:.3f} bits per sample{peak}")
         print(summary_line(result))
     return 0

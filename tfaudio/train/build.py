@@ -64,16 +64,24 @@ def _crepe(recipe: Recipe, num_classes: int) -> keras.Model:
     return build_crepe(recipe, num_classes)
 
 
+def _wavenet(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.train.wavenet import build_wavenet
+
+    return build_wavenet(recipe, num_classes)
+
+
 BUILDERS = {"vggish_classifier": _vggish_classifier,
             "embedding_classifier": _embedding_classifier,
-            "crepe": _crepe}
+            "crepe": _crepe,
+            "wavenet": _wavenet}
 
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     """The recipe's model: ``vggish_classifier`` (waveform at ``data.sample_rate`` in,
     probabilities out), ``embedding_classifier`` (``(embeddings, mask)`` in; no
-    ``[augment]`` or ``[frontend]``) or ``crepe`` (waveform in, ``(frames, 360)`` pitch
-    activations out: :mod:`tfaudio.train.pitch`)."""
+    ``[augment]`` or ``[frontend]``), ``crepe`` (waveform in, ``(frames, 360)`` pitch
+    activations out: :mod:`tfaudio.train.pitch`) or ``wavenet`` (waveform [+ class id]
+    in, next-sample logits out: :mod:`tfaudio.train.wavenet`)."""
     return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
@@ -169,6 +177,10 @@ def loss_and_metrics(recipe: Recipe) -> tuple[str, list]:
         from tfaudio.train import pitch
 
         return pitch.loss_and_metrics(recipe)
+    if recipe.data.targets == "audio":
+        from tfaudio.train import wavenet
+
+        return wavenet.loss_and_metrics(recipe)
     multi = recipe.data.multi_label
     loss = "binary_crossentropy" if multi else "sparse_categorical_crossentropy"
     metrics: list = []

@@ -60,6 +60,10 @@ def _audio_dataset(recipe: Recipe, path: str, split: str, training: bool, num_cl
     from tfaudio.data import audio_dataset
 
     d = recipe.data
+    if d.targets == "audio":  # WaveNet: windows of the waveform, their codes as targets
+        from tfaudio.train import wavenet
+
+        return wavenet.make_dataset(recipe, path, split, training, num_classes, batch_size)
     return audio_dataset(
         path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
         random_crop=training, batch_size=batch_size, shuffle=training, cache=d.cache,
@@ -165,8 +169,10 @@ def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_clas
     Returns:
         ``tf.data.Dataset`` of ``(features, labels)``: waveforms ``(batch, time)`` for
         ``"audio"`` (with ``data.targets = "f0"`` the targets are f0 in Hz
-        ``(batch, frames)``, a frame every ``model.step_size`` ms); ``(embeddings (batch, frames, 128), mask (batch, frames))`` for
-        ``"audioset"``.
+        ``(batch, frames)``, a frame every ``model.step_size`` ms; with ``data.targets =
+        "audio"`` the features are ``(waveform, label)`` windows of ``receptive_field +
+        model.sample_size`` samples and the targets their mu-law codes);
+        ``(embeddings (batch, frames, 128), mask (batch, frames))`` for ``"audioset"``.
     """
     return DATASETS[recipe.data.format](recipe, path, split, training, num_classes,
                                         batch_size or recipe.train.batch_size)

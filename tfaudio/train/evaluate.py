@@ -1,4 +1,6 @@
-"""Evaluation of a trained classifier on a dataset split: report JSON + confusion PNG."""
+"""Evaluation of a trained classifier on a dataset split: report JSON + confusion PNG (CREPE
+runs: :func:`tfaudio.train.pitch.evaluate_pitch`; WaveNet runs:
+:func:`tfaudio.train.wavenet.evaluate_wavenet`)."""
 
 from __future__ import annotations
 
@@ -103,6 +105,10 @@ def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: li
         from tfaudio.train.pitch import evaluate_pitch
 
         return evaluate_pitch(model, recipe, path, split, labels, out_dir, log_dir)
+    if recipe.data.targets == "audio":  # WaveNet: bits per sample, generated pitch
+        from tfaudio.train.wavenet import evaluate_wavenet
+
+        return evaluate_wavenet(model, recipe, path, split, labels, out_dir, log_dir)
     os.makedirs(out_dir, exist_ok=True)
     probs, targets = predict_split(model, recipe, path, split, len(labels))
     eps = 1e-7
@@ -156,6 +162,10 @@ def summary_line(result: dict) -> str:
         from tfaudio.train.pitch import summary_line as pitch_line
 
         return pitch_line(result)
+    if "bits_per_sample" in result:
+        from tfaudio.train.wavenet import summary_line as wavenet_line
+
+        return wavenet_line(result)
     what = (f"mAP {result['mAP']:.3f}" if "mAP" in result
             else f"accuracy {result['accuracy']:.3f}")
     extra = f", confusion matrix: {result['confusion_png']}" if result.get("confusion_png") else ""

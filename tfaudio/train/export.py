@@ -14,6 +14,13 @@ What the SavedModel serves depends on the run's data format (``[data] format``):
     ``(batch, frames, 360)`` CREPE activations (frame ``k`` centred on ``k * step_size``
     ms); ``tfaudio.json`` adds ``output`` = ``"pitch_activations"``, ``step_size_ms``
     and the bins' cents (decode with :mod:`tfaudio.ops.pitch`).
+``data.targets = "audio"`` (``wavenet``)
+    ``generate``: ``(num_samples int32, class_ids int32 (batch,), temperature float32,
+    seed int64[, local_condition (batch, frames, mels)])`` -> ``codes`` int32 and
+    ``waveform`` float32 ``(batch, num_samples)``: Fast WaveNet generation
+    (:meth:`tfaudio.models.WaveNetGenerator.export`), one compiled loop;
+    ``features(waveform)`` -> the log-mel conditioning of a vocoder run.
+    ``tfaudio.json``: ``input`` = ``"generation"``, ``receptive_field``, the network.
 ``"audioset"`` (``embedding_classifier``)
     ``serve``: float32 ``(batch, frames, embedding_size)`` embeddings (every frame
     real) -> probabilities; ``serve_masked``: ``(embeddings, mask)`` with a bool
@@ -104,16 +111,24 @@ def _pitch_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
     return pitch_archive(model, recipe)
 
 
+def _generator_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
+    from tfaudio.train.wavenet import generator_archive
+
+    return generator_archive(model, recipe)
+
+
 ARCHIVES: dict[str, Callable[[Any, Recipe], tuple[Any, dict]]] = {
     "audio": _waveform_archive,
     "audioset": _embedding_archive,
     "pitch": _pitch_archive,
+    "wavenet": _generator_archive,
 }
 
 
 def archive_kind(recipe: Recipe) -> str:
-    """The :data:`ARCHIVES` key of a recipe: ``"pitch"`` for f0 targets, else its format."""
-    return "pitch" if recipe.data.targets == "f0" else recipe.data.format
+    """The :data:`ARCHIVES` key of a recipe: ``"pitch"`` for f0 targets, ``"wavenet"`` for
+    audio targets, else its format."""
+    return {"f0": "pitch", "audio": "wavenet"}.get(recipe.data.targets, recipe.data.format)
 
 
 def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> str:

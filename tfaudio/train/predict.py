@@ -70,6 +70,9 @@ def load(path: str) -> Served:
     export = find_export(path)
     config_path = os.path.join(export, CONFIG)
     labels, config = read_export_files(export)
+    if config.get("input") == "generation":
+        raise ValueError(f"{export}: this SavedModel generates audio (WaveNet), it does not "
+                         "classify it; use `tfaudio generate RUN --out FILE.wav`")
     if config.get("input", "waveform") != "waveform":
         raise ValueError(f"{export}: this SavedModel serves {config['input']}, not waveforms; "
                          "call its serve signature on AudioSet-format embeddings instead")

@@ -87,11 +87,15 @@ class Data:
     little slower); otherwise shuffled reads take records as the parallel reads finish.
     Random crop offsets of clips longer than ``clip_seconds`` are not yet reproducible.
 
-    ``targets``: ``"label"`` (class labels, the classifiers) or ``"f0"`` (per-frame f0 in
+    ``targets``: ``"label"`` (class labels, the classifiers), ``"f0"`` (per-frame f0 in
     Hz from the records' pitch tracks, ``format = "audio"`` and ``model.name = "crepe"``
-    only: frames every ``model.step_size`` ms, centred as CREPE's). ``synth_classes``:
-    the classes of the built-in synthetic dataset (empty: all of
-    :data:`tfaudio.data.SYNTH_CLASSES`; ignored when a data folder is given).
+    only: frames every ``model.step_size`` ms, centred as CREPE's) or ``"audio"`` (the
+    audio itself, next-sample prediction: ``model.name = "wavenet"`` only; windows of
+    ``receptive_field + model.sample_size`` samples at random offsets, each clip's label
+    as the global condition when ``model.global_condition``). ``synth_classes``: the
+    classes of the built-in synthetic dataset (empty: all of
+    :data:`tfaudio.data.SYNTH_CLASSES`; fixed-pitch tones as ``tone_<hz>``, e.g.
+    ``tone_440``; ignored when a data folder is given).
     """
 
     path: str = ""
@@ -157,6 +161,17 @@ class Model:
     filter multiplier as text, e.g. ``"2"``: see :func:`tfaudio.models.crepe`),
     ``step_size`` (ms between frames) and ``dropout`` (after each block; the paper's is
     0.25); it reads no ``[frontend]`` or ``[augment]``.
+
+    ``wavenet`` (``data.targets = "audio"``: :func:`tfaudio.models.wavenet`) uses
+    ``quantization_channels``, ``residual_channels``, ``dilation_channels``,
+    ``skip_channels``, ``dilations`` (one per layer), ``filter_width``, ``use_bias``,
+    ``sample_size`` (training windows are ``receptive_field + sample_size`` samples;
+    the loss counts the ``sample_size`` positions with a full receptive field),
+    ``global_condition`` (condition on the clip's label; ``global_condition_channels``
+    0 = ``dilation_channels``), and for local conditioning on the audio's own log-mel
+    (a vocoder: :func:`tfaudio.models.wavenet_mel`) ``local_condition_mels`` (0 = none)
+    with ``upsample_factors`` (their product is the mel hop); it reads no
+    ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -168,6 +183,18 @@ class Model:
     hidden_units: list = field(default_factory=lambda: [512])
     capacity: str = "tiny"
     step_size: float = 10.0
+    quantization_channels: int = 256
+    residual_channels: int = 32
+    dilation_channels: int = 32
+    skip_channels: int = 512
+    dilations: list = field(default_factory=lambda: [2 ** i for i in range(10)] * 5)
+    filter_width: int = 2
+    use_bias: bool = True
+    sample_size: int = 4000
+    global_condition: bool = True
+    global_condition_channels: int = 0
+    local_condition_mels: int = 0
+    upsample_factors: list = field(default_factory=list)
 
 
 @dataclass
@@ -239,8 +266,8 @@ SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Mod
 CHOICES = {
     ("frontend", "name"): ("vggish",),
     ("data", "format"): ("audio", "audioset"),
-    ("data", "targets"): ("label", "f0"),
-    ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe"),
+    ("data", "targets"): ("label", "f0", "audio"),
+    ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe", "wavenet"),
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine", "exponential"),
@@ -256,6 +283,8 @@ FRONTEND_RATE = 16000  # the front end's sample rate (the model resamples to it)
 METRICS = ("accuracy", "top5_accuracy", "auc", "pr_auc")
 PITCH_METRICS = ("rpa", "rca")  # data.targets = "f0": raw pitch / chroma accuracy
 PITCH_MODEL = "crepe"
+WAVENET_METRICS = ("bits_per_sample", "accuracy")  # data.targets = "audio": next-code
+WAVENET_MODEL = "wavenet"
 CREPE_NAMES = ("tiny", "small", "medium", "large", "full")
 
 
@@ -374,7 +403,7 @@ def _check_values(recipe: Recipe) -> None:
                       or value[0] > value[1]):
             raise RecipeError(f"{src}: augment.{key} = {value!r} must be [low, high] "
                               "(or [] for none)")
-    allowed = PITCH_METRICS if recipe.data.targets == "f0" else METRICS
+    allowed = {"f0": PITCH_METRICS, "audio": WAVENET_METRICS}.get(recipe.data.targets, METRICS)
     unknown = [m for m in recipe.train.metrics if m not in allowed]
     if unknown:
         raise RecipeError(f"{src}: train.metrics {unknown} unknown for data.targets = "
@@ -543,6 +572,9 @@ def _check_format(recipe: Recipe) -> None:
     if d.targets == "f0" or m.name == PITCH_MODEL:
         _check_pitch(recipe)
         return
+    if d.targets == "audio" or m.name == WAVENET_MODEL:
+        _check_wavenet(recipe)
+        return
     want = MODEL_FOR_FORMAT[d.format]
     if m.name != want:
         raise RecipeError(f"{src}: model.name = {m.name!r} does not read data.format = "
@@ -588,14 +620,76 @@ def _check_pitch(recipe: Recipe) -> None:
         raise RecipeError(f"{src}: model.step_size = {m.step_size!r} ms is outside 1..100")
 
 
+def wavenet_receptive_field(model: Model) -> int:
+    """The receptive field of ``[model]``'s WaveNet (samples)."""
+    k = model.filter_width
+    return (k - 1) * sum(model.dilations) + 1 + (k - 1)
+
+
+def _check_wavenet(recipe: Recipe) -> None:
+    """``data.targets = "audio"`` and ``model.name = "wavenet"`` come together, with their
+    keys."""
+    src, d, m = recipe.source, recipe.data, recipe.model
+    if d.targets != "audio":
+        raise RecipeError(f"{src}: model.name = {m.name!r} is trained on the audio itself; set "
+                          "data.targets = 'audio' (allowed: ['label', 'f0', 'audio'])")
+    if m.name != WAVENET_MODEL:
+        raise RecipeError(f"{src}: data.targets = 'audio' needs model.name = "
+                          f"{WAVENET_MODEL!r} (got {m.name!r})")
+    if d.format != "audio":
+        raise RecipeError(f"{src}: data.targets = 'audio' reads waveform records; set "
+                          f"data.format = 'audio' (got {d.format!r})")
+    if d.multi_label:
+        raise RecipeError(f"{src}: data.multi_label = true does not apply to "
+                          "data.targets = 'audio' (the global condition is one class); set it "
+                          "to false")
+    for key, low in [("quantization_channels", 2), ("residual_channels", 1),
+                     ("dilation_channels", 1), ("skip_channels", 1), ("filter_width", 2),
+                     ("sample_size", 1), ("global_condition_channels", 0),
+                     ("local_condition_mels", 0)]:
+        if getattr(m, key) < low:
+            raise RecipeError(f"{src}: model.{key} = {getattr(m, key)!r} must be >= {low}")
+    if m.quantization_channels > 65536:
+        raise RecipeError(f"{src}: model.quantization_channels = {m.quantization_channels} "
+                          "must be <= 65536")
+    for key in ("dilations", "upsample_factors"):
+        values = getattr(m, key)
+        if any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
+            raise RecipeError(f"{src}: model.{key} = {values!r} must be a list of positive ints")
+    if not m.dilations:
+        raise RecipeError(f"{src}: model.dilations = [] needs at least one layer, e.g. "
+                          "[1, 2, 4, 8, 16, 32, 64, 128, 256, 512]")
+    if bool(m.local_condition_mels) != bool(m.upsample_factors):
+        raise RecipeError(f"{src}: model.local_condition_mels = {m.local_condition_mels} and "
+                          f"model.upsample_factors = {m.upsample_factors!r} come together "
+                          "(mel bands and the strides whose product is the mel hop)")
+    if m.global_condition_channels and not m.global_condition:
+        raise RecipeError(f"{src}: model.global_condition_channels = "
+                          f"{m.global_condition_channels} needs model.global_condition = true")
+    rf = wavenet_receptive_field(m)
+    window = rf + m.sample_size
+    clip = round(d.clip_seconds * d.sample_rate)
+    if window > clip:
+        raise RecipeError(
+            f"{src}: training windows of receptive_field {rf} + model.sample_size "
+            f"{m.sample_size} = {window} samples do not fit in data.clip_seconds = "
+            f"{d.clip_seconds} ({clip} samples at {d.sample_rate} Hz); lower sample_size "
+            "or the dilations, or raise clip_seconds")
+
+
 def _check_synth_classes(recipe: Recipe) -> None:
-    from tfaudio.data.synth import CLASSES
+    from tfaudio.data.synth import CLASSES, is_synth_class, tone_frequency
 
     chosen = recipe.data.synth_classes
-    bad = [c for c in chosen if c not in CLASSES]
+    bad = [c for c in chosen if not is_synth_class(c)]
     if bad or len(set(chosen)) != len(chosen):
         raise RecipeError(f"{recipe.source}: data.synth_classes = {chosen!r}: each once, from "
-                          f"{list(CLASSES)} (or [] for all)")
+                          f"{list(CLASSES)} or tone_<hz> such as 'tone_440' (or [] for all)")
+    nyquist = recipe.data.sample_rate / 2
+    high = [c for c in chosen if (tone_frequency(c) or 0) >= nyquist]
+    if high:
+        raise RecipeError(f"{recipe.source}: data.synth_classes {high} are at or above Nyquist "
+                          f"({nyquist:g} Hz at data.sample_rate = {recipe.data.sample_rate})")
 
 
 def check(recipe: Recipe) -> Recipe:

@@ -9,11 +9,15 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     history.jsonl            one line of metrics per epoch
     logs/                    TensorBoard: scalars, augmented log-mel images and audio
     evaluation/              test-split report (JSON) and confusion-matrix PNG (CREPE,
-                             data.targets = "f0": RPA / RCA and a pitch-track PNG)
+                             data.targets = "f0": RPA / RCA and a pitch-track PNG;
+                             WaveNet: bits per sample, generated WAVs per class with their
+                             spectral peaks and a spectrogram PNG)
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
                              (batch, frames, 128) -> probabilities, or for CREPE waveform
-                             -> (batch, frames, 360) pitch activations; + labels.txt
+                             -> (batch, frames, 360) pitch activations, or for WaveNet
+                             (data.targets = "audio") generate(num_samples, class_ids,
+                             temperature, seed) -> codes, waveform; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
@@ -200,7 +204,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         recipe.data.path = os.path.abspath(data_dir)
     info = datasets.read_data(recipe, path)
     labels = info.labels
-    if not labels and recipe.data.targets == "label":
+    if not labels and (recipe.data.targets == "label" or (
+            recipe.data.targets == "audio" and recipe.model.global_condition)):
         raise ValueError(f"{path}: the dataset has no label vocabulary (make it with "
                          "labels: --labels-from-dirs or a manifest with a label column)")
     num_classes = len(labels) or 1
@@ -309,6 +314,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
     serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> (batch, frames, 360) "
               "pitch activations" if d.targets == "f0" else
+              f"generate(num_samples, class_ids, temperature, seed) -> {d.sample_rate} Hz "
+              "codes and waveform" if d.targets == "audio" else
               f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
               "-> patch embeddings" if d.format == "audio" else
               "embeddings (batch, frames, 128) float32 -> probabilities")
@@ -328,7 +335,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "seconds_this_session": round(time.time() - started, 1),
         "training_seconds_this_session": round(fit_seconds, 1),
         "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
-                                         "voiced_frames") if k in results},
+                                         "voiced_frames", "bits_per_sample", "nll",
+                                         "positions") if k in results},
         "export": os.path.abspath(export_dir) if export_dir else None,
         "python": sys.version.split()[0],
     }
