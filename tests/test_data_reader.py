@@ -103,27 +103,6 @@ def test_pad_and_crop(tmp_path):
     assert len(offsets) > 1
 
 
-@pytest.mark.parametrize("encoding", ["pcm16", "flac"])
-def test_seeded_random_crops_are_reproducible_and_new_every_pass(tmp_path, encoding):
-    """With a seed and a deterministic order, two datasets give the same crops (the
-    offsets follow the record order, not the order parallel decodes finish); a second
-    pass over one dataset draws new offsets; another seed other offsets."""
-    if encoding == "flac":
-        pytest.importorskip("soundfile")
-    _write(tmp_path, _clips(n=16, lengths=[2 * SR]), encoding=encoding)
-
-    def read(seed):
-        return audio_dataset(str(tmp_path), batch_size=4, shuffle=True, clip_seconds=0.25,
-                             seed=seed, deterministic=True, cache=False)
-
-    first, again = read(3), read(3)
-    a1, a2 = _all(first)[0], _all(first)[0]
-    np.testing.assert_array_equal(a1, _all(again)[0])
-    np.testing.assert_array_equal(a2, _all(again)[0])
-    assert not np.array_equal(a1, a2)  # the second pass crops elsewhere
-    assert not np.array_equal(a1, _all(read(4))[0])
-
-
 def test_variable_length_pads_to_batch_max(tmp_path):
     _write(tmp_path, _clips(n=6, lengths=[100, 300, 200]), num_shards=1)
     lengths = {x.shape[1] for x, _ in audio_dataset(str(tmp_path), batch_size=2, shuffle=False)}

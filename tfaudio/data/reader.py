@@ -614,34 +614,18 @@ def _validate(f: dict, src: _Source, payload_ok: Any, skip: bool,
             else tf.boolean_mask(v, good) for k, v in f.items()}
 
 
-def _with_crop_keys(ds: Any, cropping: bool, seed: int | None) -> Any:
-    """Pairs every element with a stateless crop seed drawn from ``seed`` (when seeded
-    and cropping): the offsets then follow the element order, not the order in which
-    parallel decodes run, and a new pass draws new ones
-    (``rerandomize_each_iteration``), as the shuffle does."""
-    import tensorflow as tf
-
-    if not cropping or seed is None:
-        return ds
-    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip((ds, keys))
-
-
-def _offsets(n: Any, length: Any, random_crop: bool, key: Any) -> Any:
-    """Crop offsets, uniform over ``0..n - length``; ``key``: a stateless ``[2]`` seed
-    (from :func:`_crop_keys`), or ``None`` for unseeded draws."""
+def _offsets(n: Any, length: Any, random_crop: bool, seed: int | None) -> Any:
     import tensorflow as tf
 
     if not random_crop:
         return tf.zeros_like(n)
     span = tf.maximum(n - tf.cast(length, n.dtype), 0) + 1
-    u = (tf.random.uniform(tf.shape(n), 0.0, 1.0, dtype=tf.float64) if key is None else
-         tf.random.stateless_uniform(tf.shape(n), key, 0.0, 1.0, dtype=tf.float64))
+    u = tf.random.uniform(tf.shape(n), 0.0, 1.0, dtype=tf.float64, seed=seed)
     return tf.minimum(tf.cast(tf.floor(u * tf.cast(span, tf.float64)), n.dtype), span - 1)
 
 
 def _batch_pcm(serialized: Any, src: _Source, length: int | None, random_crop: bool,
-               key: Any, skip: bool, report: CorruptionReport,
+               seed: int | None, skip: bool, report: CorruptionReport,
                f0: bool = False) -> tuple[Any, dict]:
     """Batched parse + byte-level crop/pad + decode_raw: ``(batch, L, ch)`` float32.
 
@@ -667,7 +651,7 @@ def _batch_pcm(serialized: Any, src: _Source, length: int | None, random_crop: b
         return (x, tf.zeros_like(n)) if f0 else x
 
     def crop_pad():
-        off = _offsets(n, size, random_crop, key)
+        off = _offsets(n, size, random_crop, seed)
         pcm = tf.strings.substr(f[schema.PCM], off * frame, tf.fill(tf.shape(n), size * frame))
         x = tf.io.decode_raw(pcm, dtype, fixed_length=tf.cast(size * frame, tf.int32))
         return (x, off) if f0 else x
@@ -712,7 +696,7 @@ def _to_float(x: Any, channels: int, fixed_length: bool) -> Any:
 
 
 def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop: bool,
-                 key: Any, f0: bool = False) -> dict:
+                 seed: int | None, f0: bool = False) -> dict:
     """One FLAC record: parse, decode (tensorflow-io or soundfile), crop/pad.
 
     With ``f0=True`` the f0 track is parsed too and ``f["offset"]`` is the crop's first
@@ -739,7 +723,7 @@ def _record_flac(serialized: Any, src: _Source, length: int | None, random_crop:
     n = tf.shape(x, out_type=tf.int64)[0]
     off = None
     if length is not None:
-        off = _offsets(n[None], length, random_crop, key)[0]
+        off = _offsets(n[None], length, random_crop, seed)[0]
         x = x[off:off + length]
         x = tf.pad(x, [[0, length - tf.shape(x, out_type=tf.int64)[0]], [0, 0]])
     f = dict(f)
@@ -902,9 +886,8 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         deterministic: produce the same order on every run (for a given ``seed``).
             ``None`` (default): only when not shuffling; a shuffled read then takes
             records in the order the parallel reads finish (faster, but the order
-            differs between runs even with a ``seed``). With a ``seed``, random crop
-            offsets follow the record order: reproducible when the order is, new on
-            every pass over the dataset.
+            differs between runs even with a ``seed``). Random crop offsets are not
+            yet reproducible from ``seed`` either way.
         targets: what comes with the audio: ``"label"`` (default; see ``labels``) or
             ``"f0"``: the records' f0 tracks (``pitch/f0_hz``, ``pitch/hop_seconds``),
             float32 ``(batch, frames)`` in Hz, 0 = unvoiced or unknown. Frames are
@@ -1039,20 +1022,16 @@ def audio_dataset(pattern_or_dir: str, split: str | None = "train",
         else:
             ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
-        def decode(serialized, key=None):
+        def decode(serialized):
             if want_f0:
-                return finish(*_batch_pcm(serialized, src, src_len, random_crop, key,
+                return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
                                           skip_corrupt, report, f0=True))
-            return finish(*_batch_pcm(serialized, src, src_len, random_crop, key,
+            return finish(*_batch_pcm(serialized, src, src_len, random_crop, seed,
                                       skip_corrupt, report))
 
-        ds = _with_crop_keys(ds, random_crop and src_len is not None, seed)
-        ds = ds.map(no_autograph(decode), num_parallel_calls=autotune,
-                    deterministic=deterministic)
+        ds = ds.map(no_autograph(decode), num_parallel_calls=autotune, deterministic=deterministic)
     else:
-        ds = _with_crop_keys(ds, random_crop and src_len is not None, seed)
-        ds = ds.map(no_autograph(lambda r, key=None: _record_flac(r, src, src_len, random_crop,
-                                                                   key, want_f0)),
+        ds = ds.map(no_autograph(lambda r: _record_flac(r, src, src_len, random_crop, seed, want_f0)),
                     num_parallel_calls=autotune, deterministic=deterministic)
         padding = {
             "audio": 0.0, schema.LABEL: tf.constant(-1, tf.int64),
