@@ -22,6 +22,8 @@ COMMANDS = [
     "predict",
     "embed",
     "pitch",
+    "enroll",
+    "verify",
     "bench",
     "show",
     "make_tfrecords",

@@ -58,9 +58,12 @@ def run(args: argparse.Namespace) -> int:
              else f"test mAP {test['mAP']:.3f}" if "mAP" in test
              else f"test RPA {test['rpa']:.3f}, RCA {test['rca']:.3f}" if test.get("rpa")
              is not None
+             else f"test EER {100 * test['eer']:.2f} % on {test['trials']} trials" if "eer" in test
              else "no test split")
     use = (f"its export serves pitch activations: {out}/export (see tfaudio.json)"
            if recipe.data.targets == "f0" else
+           f"enrol and verify with `tfaudio enroll {out} ...` / `tfaudio verify {out} ...`"
+           if recipe.data.targets == "speaker" else
            f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
            else f"its export serves embeddings: {out}/export (see tfaudio.json)")
     if not summary.get("export"):

@@ -64,16 +64,25 @@ def _crepe(recipe: Recipe, num_classes: int) -> keras.Model:
     return build_crepe(recipe, num_classes)
 
 
+def _speaker(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.train.speaker import build_speaker
+
+    return build_speaker(recipe, num_classes)
+
+
 BUILDERS = {"vggish_classifier": _vggish_classifier,
             "embedding_classifier": _embedding_classifier,
-            "crepe": _crepe}
+            "crepe": _crepe,
+            "ecapa_tdnn": _speaker,
+            "xvector": _speaker}
 
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     """The recipe's model: ``vggish_classifier`` (waveform at ``data.sample_rate`` in,
     probabilities out), ``embedding_classifier`` (``(embeddings, mask)`` in; no
     ``[augment]`` or ``[frontend]``) or ``crepe`` (waveform in, ``(frames, 360)`` pitch
-    activations out: :mod:`tfaudio.train.pitch`)."""
+    activations out: :mod:`tfaudio.train.pitch`) or ``ecapa_tdnn`` / ``xvector`` (waveform
+    in, AAM-softmax cosines of the training speakers out: :mod:`tfaudio.train.speaker`)."""
     return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
@@ -169,6 +178,10 @@ def loss_and_metrics(recipe: Recipe) -> tuple[str, list]:
         from tfaudio.train import pitch
 
         return pitch.loss_and_metrics(recipe)
+    if recipe.data.targets == "speaker":
+        from tfaudio.train import speaker
+
+        return speaker.loss_and_metrics(recipe)
     multi = recipe.data.multi_label
     loss = "binary_crossentropy" if multi else "sparse_categorical_crossentropy"
     metrics: list = []

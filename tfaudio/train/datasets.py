@@ -60,6 +60,10 @@ def _audio_dataset(recipe: Recipe, path: str, split: str, training: bool, num_cl
     from tfaudio.data import audio_dataset
 
     d = recipe.data
+    if d.targets == "speaker":
+        from tfaudio.train.speaker import speaker_dataset
+
+        return speaker_dataset(recipe, path, split, training, num_classes, batch_size)
     return audio_dataset(
         path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
         random_crop=training, batch_size=batch_size, shuffle=training, cache=d.cache,
@@ -165,7 +169,8 @@ def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_clas
     Returns:
         ``tf.data.Dataset`` of ``(features, labels)``: waveforms ``(batch, time)`` for
         ``"audio"`` (with ``data.targets = "f0"`` the targets are f0 in Hz
-        ``(batch, frames)``, a frame every ``model.step_size`` ms); ``(embeddings (batch, frames, 128), mask (batch, frames))`` for
+        ``(batch, frames)``, a frame every ``model.step_size`` ms; with ``"speaker"`` training
+        crops have one random length per batch: :mod:`tfaudio.train.speaker`); ``(embeddings (batch, frames, 128), mask (batch, frames))`` for
         ``"audioset"``.
     """
     return DATASETS[recipe.data.format](recipe, path, split, training, num_classes,
