@@ -23,7 +23,8 @@ TINY = ["data.clip_seconds=1.0", "data.crop_seconds=[0.75, 1.0]", "data.synth_sp
         "data.synth_test_speakers=4", "data.synth_utterances=6", "data.synth_seconds=[1.0, 2.0]",
         "data.synth_trials=40", "model.channels=16", "model.mfa_channels=48",
         "model.embedding_size=16", "model.n_mels=24", "train.epochs=1", "train.batch_size=16",
-        "train.jit_compile=false", "schedule.warmup_epochs=0.0", "augment.reverb_p=0.5"]
+        "train.jit_compile=false", "schedule.warmup_epochs=0.0", "data.val_split=\"\"",
+        "train.monitor=\"loss\""]
 
 
 # ----------------------------------------------------------------- recipes
@@ -187,10 +188,10 @@ def test_evaluate_cli_with_trials(run, tmp_path, capsys):
     result = json.load(open(tmp_path / "mine.json"))
     assert result["trials"] == 10 and os.path.isfile(result["det_png"])
     bad = tmp_path / "bad.txt"
-    bad.write_text(lines[0] + "1 spk0006/00000.wav spk0006/99999.wav\n")
+    bad.write_text(f"1 {wav}/spk0006/00000.wav {wav}/spk0006/99999.wav\n")
     assert main(["evaluate", run_dir, "--trials", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.txt: trial file 'spk0006/99999.wav' not found" in err
+    assert f"bad.txt: trial file '{wav}/spk0006/99999.wav' not found" in err
 
 
 # ----------------------------------------------------------------- enroll / verify
@@ -248,3 +249,15 @@ def test_enroll_verify_errors(run, tmp_path, capsys):
     assert f"audio file not found: {missing}" in capsys.readouterr().err
     assert main(["enroll", str(tmp_path), "x", wav, "--db", db]) == 2
     assert "is not a tfaudio run folder" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- bench
+def test_bench_speaker_quick():
+    from tfaudio.benchmarks import speaker
+
+    rows = speaker.run(quick=True)
+    assert [r["config"] for r in rows] == ["ecapa_c16: batch 1 x 1s@16k",
+                                           "ecapa_c16: batch 2 x 1s@16k"]
+    for r in rows:
+        assert r["suite"] == "speaker" and r["seconds"] > 0
+        assert r["xrealtime"] == pytest.approx(r["items_per_s"] * 1.0)

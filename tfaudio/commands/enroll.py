@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from tfaudio.train.speaker import Embedder, enroll
 
     try:
-        out = enroll(Embedder(args.run), args.speaker, args.files, args.db)
+        out = enroll(Embedder.of(args.run), args.speaker, args.files, args.db)
     except (RunError, FileNotFoundError, ValueError, AudioDecodeError) as err:
         print(f"tfaudio enroll: {err}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.top < 1:
             raise ValueError(f"--top {args.top}: must be >= 1")
-        out = verify(Embedder(args.run), args.db, args.file, args.speaker, args.threshold,
+        out = verify(Embedder.of(args.run), args.db, args.file, args.speaker, args.threshold,
                      args.top)
     except (RunError, FileNotFoundError, ValueError, AudioDecodeError) as err:
         print(f"tfaudio verify: {err}", file=sys.stderr)

@@ -415,8 +415,23 @@ def run_threshold(run_dir: str) -> float | None:
     return None
 
 
+_EMBEDDERS: dict[tuple, Embedder] = {}
+
+
 class Embedder:
-    """A speaker run's embedding function and sample rate (from its checkpoints)."""
+    """A speaker run's embedding function and sample rate (from its checkpoints).
+
+    :meth:`of` reuses one per run and checkpoint within a process."""
+
+    @classmethod
+    def of(cls, run_dir: str) -> Embedder:
+        """The run's embedder, built once per process (until its checkpoints change)."""
+        ckpt = os.path.join(run_dir, "checkpoints")
+        stamp = os.path.getmtime(ckpt) if os.path.isdir(ckpt) else None
+        key = (os.path.abspath(run_dir), stamp)
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = cls(run_dir)
+        return _EMBEDDERS[key]
 
     def __init__(self, run_dir: str):
         from tfaudio.train.run import RunError, load_run_model
