@@ -249,6 +249,9 @@ def test_enroll_verify_errors(run, tmp_path, capsys):
     assert f"audio file not found: {missing}" in capsys.readouterr().err
     assert main(["enroll", str(tmp_path), "x", wav, "--db", db]) == 2
     assert "is not a tfaudio run folder" in capsys.readouterr().err
+    assert main(["predict", run_dir, wav]) == 2  # an embedding export has no classes
+    assert "serves speaker embeddings, not classes: use `tfaudio enroll`" in (
+        capsys.readouterr().err)
 
 
 # ----------------------------------------------------------------- bench

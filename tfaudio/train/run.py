@@ -14,7 +14,8 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
                              (batch, frames, 128) -> probabilities, or for CREPE waveform
-                             -> (batch, frames, 360) pitch activations; + labels.txt
+                             -> (batch, frames, 360) pitch activations, or for speakers
+                             waveform -> L2-normalised embeddings; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
