@@ -23,6 +23,8 @@ COMMANDS = [
     "embed",
     "pitch",
     "generate",
+    "enroll",
+    "verify",
     "bench",
     "show",
     "make_tfrecords",

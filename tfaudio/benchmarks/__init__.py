@@ -39,7 +39,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MODES = ("eager", "graph", "xla", "numpy", "pipeline")
-SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe", "wavenet")
+SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe", "wavenet",
+          "speaker")
 
 
 def repeats(quick: bool) -> tuple[int, int]:

@@ -16,6 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", help="split to score (default test)")
     p.add_argument("--out", default=None, help="folder for the report and PNG "
                                                "(default <run>/evaluation)")
+    p.add_argument("--trials", default=None,
+                   help="speaker runs: a VoxCeleb-format trial list ('<1|0> <enroll> <test>'; "
+                        "names relative to its folder, or to wav/ beside it); default: the "
+                        "data's trials.txt")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.set_defaults(func=run)
 
@@ -42,14 +46,18 @@ def run(args: argparse.Namespace) -> int:
     from tfaudio.train.evaluate import summary_line
 
     try:
-        result = evaluate_run(args.run, args.data, args.split, args.out)
+        result = evaluate_run(args.run, args.data, args.split, args.out, args.trials)
     except (RunError, FileNotFoundError, ValueError) as err:
         print(f"tfaudio evaluate: {err}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=1))
     else:
-        if "report" in result or "average_precision" in result:  # classifiers
+        if "eer" in result:  # a speaker run: EER / minDCF rows by test-side length
+            from tfaudio.train.speaker import table
+
+            print(table(result))
+        elif "report" in result or "average_precision" in result:  # classifiers
             print(_table(result))
         elif "per_class" in result:  # WaveNet: bits per sample per class
             for name, bits in result["per_class"].items():

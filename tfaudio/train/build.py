@@ -70,18 +70,28 @@ def _wavenet(recipe: Recipe, num_classes: int) -> keras.Model:
     return build_wavenet(recipe, num_classes)
 
 
+def _speaker(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.train.speaker import build_speaker
+
+    return build_speaker(recipe, num_classes)
+
+
 BUILDERS = {"vggish_classifier": _vggish_classifier,
             "embedding_classifier": _embedding_classifier,
             "crepe": _crepe,
-            "wavenet": _wavenet}
+            "wavenet": _wavenet,
+            "ecapa_tdnn": _speaker,
+            "xvector": _speaker}
 
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     """The recipe's model: ``vggish_classifier`` (waveform at ``data.sample_rate`` in,
     probabilities out), ``embedding_classifier`` (``(embeddings, mask)`` in; no
     ``[augment]`` or ``[frontend]``), ``crepe`` (waveform in, ``(frames, 360)`` pitch
-    activations out: :mod:`tfaudio.train.pitch`) or ``wavenet`` (waveform [+ class id]
-    in, next-sample logits out: :mod:`tfaudio.train.wavenet`)."""
+    activations out: :mod:`tfaudio.train.pitch`), ``wavenet`` (waveform [+ class id]
+    in, next-sample logits out: :mod:`tfaudio.train.wavenet`) or ``ecapa_tdnn`` /
+    ``xvector`` (waveform in, AAM-softmax cosines of the training speakers out:
+    :mod:`tfaudio.train.speaker`)."""
     return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
@@ -181,6 +191,11 @@ def loss_and_metrics(recipe: Recipe) -> tuple[str, list]:
         from tfaudio.train import wavenet
 
         return wavenet.loss_and_metrics(recipe)
+
+    if recipe.data.targets == "speaker":
+        from tfaudio.train import speaker
+
+        return speaker.loss_and_metrics(recipe)
     multi = recipe.data.multi_label
     loss = "binary_crossentropy" if multi else "sparse_categorical_crossentropy"
     metrics: list = []

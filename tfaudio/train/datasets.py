@@ -64,6 +64,11 @@ def _audio_dataset(recipe: Recipe, path: str, split: str, training: bool, num_cl
         from tfaudio.train import wavenet
 
         return wavenet.make_dataset(recipe, path, split, training, num_classes, batch_size)
+
+    if d.targets == "speaker":
+        from tfaudio.train.speaker import speaker_dataset
+
+        return speaker_dataset(recipe, path, split, training, num_classes, batch_size)
     return audio_dataset(
         path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
         random_crop=training, batch_size=batch_size, shuffle=training, cache=d.cache,
@@ -171,7 +176,8 @@ def make_dataset(recipe: Recipe, path: str, split: str, training: bool, num_clas
         ``"audio"`` (with ``data.targets = "f0"`` the targets are f0 in Hz
         ``(batch, frames)``, a frame every ``model.step_size`` ms; with ``data.targets =
         "audio"`` the features are ``(waveform, label)`` windows of ``receptive_field +
-        model.sample_size`` samples and the targets their mu-law codes);
+        model.sample_size`` samples and the targets their mu-law codes; with ``"speaker"``
+        training crops have one random length per batch: :mod:`tfaudio.train.speaker`);
         ``(embeddings (batch, frames, 128), mask (batch, frames))`` for ``"audioset"``.
     """
     return DATASETS[recipe.data.format](recipe, path, split, training, num_classes,

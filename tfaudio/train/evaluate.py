@@ -109,6 +109,11 @@ def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: li
         from tfaudio.train.wavenet import evaluate_wavenet
 
         return evaluate_wavenet(model, recipe, path, split, labels, out_dir, log_dir)
+
+    if recipe.data.targets == "speaker":  # verification on the trial list
+        from tfaudio.train.speaker import evaluate_speaker
+
+        return evaluate_speaker(model, recipe, path, split, labels, out_dir, log_dir)
     os.makedirs(out_dir, exist_ok=True)
     probs, targets = predict_split(model, recipe, path, split, len(labels))
     eps = 1e-7
@@ -166,6 +171,11 @@ def summary_line(result: dict) -> str:
         from tfaudio.train.wavenet import summary_line as wavenet_line
 
         return wavenet_line(result)
+
+    if "eer" in result:
+        from tfaudio.train.speaker import summary_line as speaker_line
+
+        return speaker_line(result)
     what = (f"mAP {result['mAP']:.3f}" if "mAP" in result
             else f"accuracy {result['accuracy']:.3f}")
     extra = f", confusion matrix: {result['confusion_png']}" if result.get("confusion_png") else ""
@@ -173,21 +183,30 @@ def summary_line(result: dict) -> str:
 
 
 def evaluate_run(run_dir: str, data_dir: str | None = None, split: str = "test",
-                 out_dir: str | None = None) -> dict:
+                 out_dir: str | None = None, trials: str | None = None) -> dict:
     """Evaluates a run folder's model on ``split`` of ``data_dir`` (default: the run's data).
 
     Writes ``<run>/evaluation/<split>.json`` and the confusion PNG (or into ``out_dir``).
+    A speaker run is scored on a trial list instead: ``trials`` (VoxCeleb format), else
+    the data's ``trials.txt`` (:func:`tfaudio.train.speaker.evaluate_speaker`).
     """
     from tfaudio.train.datasets import read_data
     from tfaudio.train.run import load_run_model
 
     model, recipe, labels = load_run_model(run_dir)
     path = data_dir or recipe.data.path or os.path.join(run_dir, "data")
+    out_dir = out_dir or os.path.join(run_dir, "evaluation")
+    if recipe.data.targets == "speaker":
+        from tfaudio.train.speaker import evaluate_speaker
+
+        return evaluate_speaker(model, recipe, path, split, labels, out_dir, trials=trials)
+    if trials:
+        raise ValueError(f"--trials applies to speaker runs; {run_dir} has data.targets = "
+                         f"{recipe.data.targets!r}")
     info = read_data(recipe, path)
     vocab = info.labels
     if vocab and vocab != labels:
         raise ValueError(f"{path}: its labels {vocab[:5]}... differ from the run's "
                          f"{labels[:5]}... (labels.txt); evaluate on data with the same classes")
     info.count(split)  # a clear error naming the splits there are
-    return evaluate_model(model, recipe, path, split, labels,
-                          out_dir or os.path.join(run_dir, "evaluation"))
+    return evaluate_model(model, recipe, path, split, labels, out_dir)

@@ -21,6 +21,12 @@ What the SavedModel serves depends on the run's data format (``[data] format``):
     (:meth:`tfaudio.models.WaveNetGenerator.export`), one compiled loop;
     ``features(waveform)`` -> the log-mel conditioning of a vocoder run.
     ``tfaudio.json``: ``input`` = ``"generation"``, ``receptive_field``, the network.
+``data.targets = "speaker"`` (``ecapa_tdnn``, ``xvector``)
+    ``serve``: float32 ``(batch, time)`` waveforms at ``sample_rate`` -> float32
+    L2-normalised speaker embeddings ``(batch, embedding_size)`` (cosine score = dot
+    product); ``tfaudio.json`` adds ``output`` = ``"speaker_embedding"``,
+    ``l2_normalized`` and the test EER threshold ``eer_threshold``; ``labels.txt`` lists
+    the training speakers of the (not exported) AAM head.
 ``"audioset"`` (``embedding_classifier``)
     ``serve``: float32 ``(batch, frames, embedding_size)`` embeddings (every frame
     real) -> probabilities; ``serve_masked``: ``(embeddings, mask)`` with a bool
@@ -117,21 +123,30 @@ def _generator_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
     return generator_archive(model, recipe)
 
 
+def _speaker_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
+    from tfaudio.train.speaker import speaker_archive
+
+    return speaker_archive(model, recipe)
+
+
 ARCHIVES: dict[str, Callable[[Any, Recipe], tuple[Any, dict]]] = {
     "audio": _waveform_archive,
     "audioset": _embedding_archive,
     "pitch": _pitch_archive,
     "wavenet": _generator_archive,
+    "speaker": _speaker_archive,
 }
 
 
 def archive_kind(recipe: Recipe) -> str:
     """The :data:`ARCHIVES` key of a recipe: ``"pitch"`` for f0 targets, ``"wavenet"`` for
-    audio targets, else its format."""
-    return {"f0": "pitch", "audio": "wavenet"}.get(recipe.data.targets, recipe.data.format)
+    audio targets, ``"speaker"`` for speaker targets, else its format."""
+    return {"f0": "pitch", "audio": "wavenet", "speaker": "speaker"}.get(recipe.data.targets,
+                                                                      recipe.data.format)
 
 
-def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> str:
+def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str],
+           extra: dict | None = None) -> str:
     """Writes the SavedModel, ``labels.txt`` and ``tfaudio.json`` to ``export_dir``
     (replacing an earlier export only once the new one is complete).
 
@@ -140,6 +155,7 @@ def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> st
         export_dir: the folder to (re)write.
         recipe: the run's recipe (its ``data.format`` chooses the signatures).
         labels: class names in output order.
+        extra: more ``tfaudio.json`` entries (a speaker run: ``eer_threshold``).
 
     Returns:
         ``export_dir``.
@@ -152,6 +168,7 @@ def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str]) -> st
         f.write("\n".join(labels) + "\n")
     config.update({"multi_label": recipe.data.multi_label, "labels": labels,
                    "recipe": recipe.name, "model": recipe.model.name, "tfaudio": __version__})
+    config.update(extra or {})
     with open(os.path.join(tmp, CONFIG), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=1)
     shutil.rmtree(export_dir, ignore_errors=True)

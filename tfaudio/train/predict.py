@@ -127,6 +127,9 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
 
     from tfaudio.data import decode_audio
 
+    if (served.config or {}).get("output") == "speaker_embedding":
+        raise ValueError(f"{served.path} serves speaker embeddings, not classes: use "
+                         "`tfaudio enroll` / `tfaudio verify` with its run")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such audio file: {path}")
     audio, _ = decode_audio(path, sample_rate=served.sample_rate)

@@ -96,6 +96,15 @@ class Data:
     classes of the built-in synthetic dataset (empty: all of
     :data:`tfaudio.data.SYNTH_CLASSES`; fixed-pitch tones as ``tone_<hz>``, e.g.
     ``tone_440``; ignored when a data folder is given).
+
+    ``targets = "speaker"`` (``model.name`` ``"ecapa_tdnn"`` or ``"xvector"``): speaker
+    labels, AAM-softmax training over the training speakers and verification on
+    held-out speakers (:mod:`tfaudio.train.speaker`). The built-in data is then
+    :func:`tfaudio.data.synth_speakers` with ``synth_speakers`` speakers in all, of
+    which ``synth_test_speakers`` are held out for the trials, ``synth_utterances``
+    utterances each of ``synth_seconds`` = ``[min, max]`` seconds and ``synth_trials``
+    trials. ``crop_seconds = [min, max]``: training crops of a length drawn per batch
+    from ``min..max`` in 0.25 s steps (``[]``: every crop ``clip_seconds``).
     """
 
     path: str = ""
@@ -113,6 +122,12 @@ class Data:
     max_frames: int = 0
     targets: str = "label"
     synth_classes: list = field(default_factory=list)
+    synth_speakers: int = 120
+    synth_test_speakers: int = 20
+    synth_utterances: int = 20
+    synth_seconds: list = field(default_factory=lambda: [3.0, 5.0])
+    synth_trials: int = 4000
+    crop_seconds: list = field(default_factory=list)
 
 
 @dataclass
@@ -137,7 +152,15 @@ class Frontend:
 
 @dataclass
 class Augment:
-    """``[augment]``: in-graph augmentation, training only. 0 / empty turns a part off."""
+    """``[augment]``: in-graph augmentation, training only. 0 / empty turns a part off.
+
+    Waveform: ``noise_snr_db`` (:class:`~tfaudio.layers.AddNoise`), ``gain_db``
+    (:class:`~tfaudio.layers.RandomGain`), ``reverb_p`` (:class:`~tfaudio.layers.Reverb`
+    with a fixed bank of 16 synthetic exponentially decaying impulse responses, RT60
+    0.2-0.8 s; speaker recipes only) and ``speed_factors`` (:class:`~tfaudio.layers.
+    SpeedPerturbation`, one factor per batch; speaker recipes only; off by default:
+    it shifts formants, i.e. the voice). Spectrogram: SpecAugment masks.
+    """
 
     noise_snr_db: list = field(default_factory=lambda: [15.0, 40.0])
     noise_p: float = 0.5
@@ -147,6 +170,9 @@ class Augment:
     time_mask: int = 16
     n_freq_masks: int = 1
     n_time_masks: int = 1
+    reverb_p: float = 0.0
+    speed_factors: list = field(default_factory=list)
+    speed_p: float = 1.0
 
 
 @dataclass
@@ -172,6 +198,14 @@ class Model:
     (a vocoder: :func:`tfaudio.models.wavenet_mel`) ``local_condition_mels`` (0 = none)
     with ``upsample_factors`` (their product is the mel hop); it reads no
     ``[frontend]`` or ``[augment]``.
+
+    ``ecapa_tdnn`` and ``xvector`` (``data.targets = "speaker"``) are speaker embedding
+    models (:func:`tfaudio.models.ecapa_tdnn`, :func:`tfaudio.models.xvector`) on their own
+    front end ``frontend`` (``"logmel"`` or ``"mfcc"``, ``n_mels`` bands, 25 / 10 ms; the
+    ``[frontend]`` table is not read), trained through an AAM-softmax head
+    (``aam_margin``, ``aam_scale``; the margin ramps up from 0 over
+    ``margin_warmup_epochs``). ``ecapa_tdnn`` uses ``channels`` (C), ``mfa_channels`` (0:
+    the paper's 1536) and ``embedding_size``; ``xvector`` uses ``width`` and ``embedding_size``.
     """
 
     name: str = "vggish_classifier"
@@ -195,6 +229,13 @@ class Model:
     global_condition_channels: int = 0
     local_condition_mels: int = 0
     upsample_factors: list = field(default_factory=list)
+    frontend: str = "logmel"
+    channels: int = 512
+    mfa_channels: int = 0
+    n_mels: int = 80
+    aam_margin: float = 0.2
+    aam_scale: float = 30.0
+    margin_warmup_epochs: float = 0.0
 
 
 @dataclass
@@ -266,8 +307,10 @@ SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Mod
 CHOICES = {
     ("frontend", "name"): ("vggish",),
     ("data", "format"): ("audio", "audioset"),
-    ("data", "targets"): ("label", "f0", "audio"),
-    ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe", "wavenet"),
+    ("data", "targets"): ("label", "f0", "audio", "speaker"),
+    ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe", "wavenet",
+                        "ecapa_tdnn", "xvector"),
+    ("model", "frontend"): ("logmel", "mfcc"),
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
     ("schedule", "name"): ("constant", "cosine", "exponential"),
@@ -277,7 +320,10 @@ ALGORITHMS = ("random", "bayesian", "hyperband")
 TUNE_SETTINGS = [f.name for f in dataclasses.fields(Tune) if f.name != "space"]
 NOT_TUNABLE = {("data", "path"): "all trials read one dataset",
                ("data", "synth_clips_per_class"): "all trials read one dataset",
-               ("data", "synth_classes"): "all trials read one dataset"}
+               ("data", "synth_classes"): "all trials read one dataset",
+               **{("data", k): "all trials read one dataset" for k in (
+                   "synth_speakers", "synth_test_speakers", "synth_utterances",
+                   "synth_seconds", "synth_trials")}}
 RANGE_KEYS = ("min", "max", "step", "log")
 FRONTEND_RATE = 16000  # the front end's sample rate (the model resamples to it)
 METRICS = ("accuracy", "top5_accuracy", "auc", "pr_auc")
@@ -286,6 +332,8 @@ PITCH_MODEL = "crepe"
 WAVENET_METRICS = ("bits_per_sample", "accuracy")  # data.targets = "audio": next-code
 WAVENET_MODEL = "wavenet"
 CREPE_NAMES = ("tiny", "small", "medium", "large", "full")
+SPEAKER_MODELS = ("ecapa_tdnn", "xvector")
+SPEAKER_METRICS = ("accuracy", "top5_accuracy")  # of the AAM head on the training speakers
 
 
 @dataclass
@@ -403,7 +451,8 @@ def _check_values(recipe: Recipe) -> None:
                       or value[0] > value[1]):
             raise RecipeError(f"{src}: augment.{key} = {value!r} must be [low, high] "
                               "(or [] for none)")
-    allowed = {"f0": PITCH_METRICS, "audio": WAVENET_METRICS}.get(recipe.data.targets, METRICS)
+    allowed = {"f0": PITCH_METRICS, "audio": WAVENET_METRICS,
+               "speaker": SPEAKER_METRICS}.get(recipe.data.targets, METRICS)
     unknown = [m for m in recipe.train.metrics if m not in allowed]
     if unknown:
         raise RecipeError(f"{src}: train.metrics {unknown} unknown for data.targets = "
@@ -575,6 +624,15 @@ def _check_format(recipe: Recipe) -> None:
     if d.targets == "audio" or m.name == WAVENET_MODEL:
         _check_wavenet(recipe)
         return
+    if d.targets == "speaker" or m.name in SPEAKER_MODELS:
+        _check_speaker(recipe)
+        return
+    if d.crop_seconds:
+        raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
+                          "set it to [] (clips are cut to data.clip_seconds)")
+    if recipe.augment.reverb_p or recipe.augment.speed_factors:
+        raise RecipeError(f"{src}: augment.reverb_p / augment.speed_factors apply to speaker "
+                          "recipes (data.targets = 'speaker'); set them to 0.0 / []")
     want = MODEL_FOR_FORMAT[d.format]
     if m.name != want:
         raise RecipeError(f"{src}: model.name = {m.name!r} does not read data.format = "
@@ -675,6 +733,58 @@ def _check_wavenet(recipe: Recipe) -> None:
             f"{m.sample_size} = {window} samples do not fit in data.clip_seconds = "
             f"{d.clip_seconds} ({clip} samples at {d.sample_rate} Hz); lower sample_size "
             "or the dilations, or raise clip_seconds")
+
+
+def _check_speaker(recipe: Recipe) -> None:
+    """``data.targets = "speaker"`` with a speaker model and their keys in range."""
+    src, d, m, a = recipe.source, recipe.data, recipe.model, recipe.augment
+    if d.targets != "speaker":
+        raise RecipeError(f"{src}: model.name = {m.name!r} is a speaker embedding model; set "
+                          "data.targets = 'speaker' (allowed: ['label', 'f0', 'speaker'])")
+    if m.name not in SPEAKER_MODELS:
+        raise RecipeError(f"{src}: data.targets = 'speaker' needs model.name in "
+                          f"{list(SPEAKER_MODELS)} (got {m.name!r})")
+    if d.format != "audio" or d.multi_label:
+        raise RecipeError(f"{src}: data.targets = 'speaker' reads single-label waveform "
+                          "records; set data.format = 'audio' and data.multi_label = false")
+    if m.name == "ecapa_tdnn" and (m.channels < 16 or m.channels % 8):
+        raise RecipeError(f"{src}: model.channels = {m.channels} must be a multiple of 8 "
+                          ">= 16 (the Res2Net scale is 8; the paper uses 512 or 1024)")
+    if m.mfa_channels < 0:
+        raise RecipeError(f"{src}: model.mfa_channels = {m.mfa_channels} must be >= 0 (0: "
+                          "the paper's 1536)")
+    if not 8 <= m.n_mels <= 256:
+        raise RecipeError(f"{src}: model.n_mels = {m.n_mels} is outside 8..256")
+    if not 0.0 <= m.aam_margin <= 1.0:
+        raise RecipeError(f"{src}: model.aam_margin = {m.aam_margin!r} must be in [0, 1] "
+                          "radians (ECAPA-TDNN: 0.2)")
+    if m.aam_scale <= 0 or m.margin_warmup_epochs < 0:
+        raise RecipeError(f"{src}: model.aam_scale = {m.aam_scale!r} must be > 0 and "
+                          f"model.margin_warmup_epochs = {m.margin_warmup_epochs!r} >= 0")
+    for key, low in [("synth_speakers", 3), ("synth_test_speakers", 2),
+                     ("synth_utterances", 2), ("synth_trials", 2)]:
+        if getattr(d, key) < low:
+            raise RecipeError(f"{src}: data.{key} = {getattr(d, key)!r} must be >= {low}")
+    if d.synth_test_speakers >= d.synth_speakers:
+        raise RecipeError(f"{src}: data.synth_test_speakers = {d.synth_test_speakers} must be "
+                          f"below data.synth_speakers = {d.synth_speakers} (some speakers "
+                          "train)")
+    for key in ("synth_seconds", "crop_seconds"):
+        v = getattr(d, key)
+        if key == "crop_seconds" and not v:
+            continue
+        if (len(v) != 2 or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                   for x in v) or not 0 < v[0] <= v[1]):
+            raise RecipeError(f"{src}: data.{key} = {v!r} must be [min, max] seconds with "
+                              "0 < min <= max" + (" (or [] for clip_seconds)"
+                                                  if key == "crop_seconds" else ""))
+    if not 0.0 <= a.reverb_p <= 1.0 or not 0.0 <= a.speed_p <= 1.0:
+        raise RecipeError(f"{src}: augment.reverb_p = {a.reverb_p!r} and augment.speed_p = "
+                          f"{a.speed_p!r} must be in [0, 1]")
+    if any(not isinstance(f, (int, float)) or isinstance(f, bool) or f <= 0
+           for f in a.speed_factors):
+        raise RecipeError(f"{src}: augment.speed_factors = {a.speed_factors!r} must be speeds "
+                          "> 0 such as [0.9, 1.0, 1.1] (or [] for none)")
 
 
 def _check_synth_classes(recipe: Recipe) -> None:

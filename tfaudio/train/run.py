@@ -11,13 +11,15 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
     evaluation/              test-split report (JSON) and confusion-matrix PNG (CREPE,
                              data.targets = "f0": RPA / RCA and a pitch-track PNG;
                              WaveNet: bits per sample, generated WAVs per class with their
-                             spectral peaks and a spectrogram PNG)
+                             spectral peaks and a spectrogram PNG; speakers: EER / minDCF
+                             on the trial list and a DET PNG)
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
                              (batch, frames, 128) -> probabilities, or for CREPE waveform
                              -> (batch, frames, 360) pitch activations, or for WaveNet
                              (data.targets = "audio") generate(num_samples, class_ids,
-                             temperature, seed) -> codes, waveform; + labels.txt
+                             temperature, seed) -> codes, waveform, or for speakers
+                             waveform -> L2-normalised embeddings; + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
@@ -76,6 +78,11 @@ def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: in
                                 "a data folder: pass --data DIR or set data.path")
     path = os.path.join(run_dir, "data")
     if os.path.exists(os.path.join(path, "dataset.json")):
+        return path
+    if recipe.data.targets == "speaker":
+        from tfaudio.train.speaker import prepare_synth
+
+        prepare_synth(recipe, path, verbose)
         return path
     classes = recipe.data.synth_classes or list(tfd.SYNTH_CLASSES)
     _say(f"no data given: writing the built-in synthetic dataset to {path} "
@@ -204,7 +211,11 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         recipe.data.path = os.path.abspath(data_dir)
     info = datasets.read_data(recipe, path)
     labels = info.labels
-    if not labels and (recipe.data.targets == "label" or (
+    from tfaudio.train import speaker as speaker_lib
+
+    if recipe.data.targets == "speaker":  # the head's classes: the training speakers
+        labels = speaker_lib.head_labels(path, labels)
+    if not labels and (recipe.data.targets in ("label", "speaker") or (
             recipe.data.targets == "audio" and recipe.model.global_condition)):
         raise ValueError(f"{path}: the dataset has no label vocabulary (make it with "
                          "labels: --labels-from-dirs or a manifest with a label column)")
@@ -256,6 +267,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
                                    write=role.chief)
     log_dir = os.path.join(run_dir, "logs")
     cbs: list = [ckpt]
+    if d.targets == "speaker":
+        cbs.append(speaker_lib.margin_callback(model, recipe, steps))
     if role.chief:
         cbs.append(keras.callbacks.TensorBoard(log_dir, update_freq="epoch", write_graph=False))
         media = _media_examples(recipe, path, num_classes)
@@ -293,6 +306,13 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
                 "workers": workers, "epochs_run": len(ckpt.history),
                 "optimizer_steps": steps_done, "history": ckpt.history}
     evaluating = bool(d.test_split and info.counts.get(d.test_split, 0))
+    if d.targets == "speaker":  # verification needs the trial list, not the test records
+        try:
+            speaker_lib.trial_list(recipe, path)
+            evaluating = True
+        except FileNotFoundError as err:
+            _say(f"no verification: {err}", verbose)
+            evaluating = False
     if name != "default" and (evaluating or recipe.train.export):
         # evaluate and export a plain one-device copy of the weights
         model = _single_device_copy(recipe, num_classes, ckpt_dir)
@@ -311,11 +331,16 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         _say(evaluate_lib.summary_line(results), verbose)
     export_dir = None
     if recipe.train.export:
-        export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels)
+        extra = ({"eer_threshold": results.get("eer_threshold")} if d.targets == "speaker"
+                 else None)
+        export_dir = export_lib.export(model, os.path.join(run_dir, "export"), recipe, labels,
+                                       extra)
     serves = (f"waveform (batch, time) float32 at {d.sample_rate} Hz -> (batch, frames, 360) "
               "pitch activations" if d.targets == "f0" else
               f"generate(num_samples, class_ids, temperature, seed) -> {d.sample_rate} Hz "
               "codes and waveform" if d.targets == "audio" else
+              f"waveform (batch, time) float32 at {d.sample_rate} Hz -> L2-normalised speaker "
+              "embeddings" if d.targets == "speaker" else
               f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
               "-> patch embeddings" if d.format == "audio" else
               "embeddings (batch, frames, 128) float32 -> probabilities")
@@ -334,9 +359,10 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "strategy": name, "replicas": role.replicas, "workers": workers,
         "seconds_this_session": round(time.time() - started, 1),
         "training_seconds_this_session": round(fit_seconds, 1),
-        "test": {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
-                                         "voiced_frames", "bits_per_sample", "nll",
-                                         "positions") if k in results},
+        "test": (speaker_lib.run_summary(results) if d.targets == "speaker" and results else
+                 {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
+                                          "voiced_frames", "bits_per_sample", "nll",
+                                          "positions") if k in results}),
         "export": os.path.abspath(export_dir) if export_dir else None,
         "python": sys.version.split()[0],
     }
