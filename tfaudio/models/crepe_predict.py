@@ -177,6 +177,16 @@ def predict_pitch(audio: Any, sample_rate: int, model: str | keras.Model = "full
         (101, 440)
     """
     activation = crepe_activation(audio, sample_rate, model, step_size, center, batch_size)
+    return (*decode_activation(activation, step_size, viterbi), activation)
+
+
+def decode_activation(activation: Any, step_size: float = 10.0,
+                      viterbi: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CREPE's decoding of ``(frames, 360)`` activations (centred frames every
+    ``step_size`` ms): ``(time, frequency, confidence)``, frequency from the local
+    average around the argmax (or the Viterbi path), confidence the largest activation.
+    """
+    activation = np.asarray(activation)
     confidence = activation.max(axis=1)
     if viterbi:
         cents, _ = viterbi_cents(activation)
@@ -184,7 +194,7 @@ def predict_pitch(audio: Any, sample_rate: int, model: str | keras.Model = "full
         cents = local_average_cents(activation).numpy()
     frequency = to_hz(cents).numpy()
     time = np.arange(len(activation)) * float(step_size) / 1000.0
-    return time, frequency, confidence, activation
+    return time, frequency, confidence
 
 
 def pitch_file(path: str, model: str | keras.Model = "full", viterbi: bool = False,

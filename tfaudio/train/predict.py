@@ -151,21 +151,20 @@ def predict_file(served: Served, path: str, top_k: int = 5, batch: int = 32) -> 
 
 def _pitch_of(served: Served, path: str, mono: np.ndarray, threshold: float = 0.5) -> dict:
     """A CREPE run's pitch track of one decoded file: the export's activations over the
-    whole file (centred frames every ``step_size_ms``), decoded as CREPE does (local
-    average around the argmax, confidence = the largest activation)."""
+    whole file (centred frames every ``step_size_ms``), decoded as CREPE does
+    (:func:`tfaudio.models.crepe_predict.decode_activation`)."""
     import tensorflow as tf
 
-    from tfaudio.ops import confidence, local_average_cents, to_hz
+    from tfaudio.models.crepe_predict import decode_activation
 
     activation = served.module.serve(tf.constant(mono[None], tf.float32))[0]
-    frequency = np.asarray(to_hz(local_average_cents(activation)), np.float64)
-    conf = np.asarray(confidence(activation), np.float64)
-    step = float(served.config["step_size_ms"]) / 1000.0
+    step_ms = float(served.config["step_size_ms"])
+    time, frequency, conf = decode_activation(activation, step_ms)
     voiced = frequency[conf >= threshold]
     return {"file": path, "seconds": round(len(mono) / served.sample_rate, 3),
-            "frames": int(len(frequency)), "step_size_ms": step * 1000.0,
+            "frames": int(len(frequency)), "step_size_ms": step_ms,
             "voiced_frames": int(len(voiced)),
             "median_hz": float(np.median(voiced)) if len(voiced) else None,
-            "time": [round(k * step, 6) for k in range(len(frequency))],
+            "time": [round(float(t), 6) for t in time],
             "frequency": [float(f) for f in frequency],
             "confidence": [float(c) for c in conf]}
