@@ -25,6 +25,7 @@ COMMANDS = [
     "generate",
     "enroll",
     "verify",
+    "separate",
     "bench",
     "show",
     "make_tfrecords",

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
              else f"test {test['bits_per_sample']:.3f} bits per sample"
              if "bits_per_sample" in test
              else f"test EER {100 * test['eer']:.2f} % on {test['trials']} trials" if "eer" in test
+             else f"test SI-SDRi {test['si_sdri']:.2f} dB on {test['mixtures']} mixtures"
+             if "si_sdri" in test
              else "no test split")
     use = (f"its export serves pitch activations: {out}/export (see tfaudio.json)"
            if recipe.data.targets == "f0" else
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
            if recipe.data.targets == "audio" else
            f"enrol and verify with `tfaudio enroll {out} ...` / `tfaudio verify {out} ...`"
            if recipe.data.targets == "speaker" else
+           f"separate a file with `tfaudio separate {out} MIX.wav --out DIR`"
+           if recipe.data.targets == "separation" else
            f"serve it with `tfaudio predict {out} FILE...`" if recipe.data.format == "audio"
            else f"its export serves embeddings: {out}/export (see tfaudio.json)")
     if not summary.get("export"):

@@ -76,12 +76,19 @@ def _speaker(recipe: Recipe, num_classes: int) -> keras.Model:
     return build_speaker(recipe, num_classes)
 
 
+def _separation(recipe: Recipe, num_classes: int) -> keras.Model:
+    from tfaudio.train.separation import build_separation
+
+    return build_separation(recipe)
+
+
 BUILDERS = {"vggish_classifier": _vggish_classifier,
             "embedding_classifier": _embedding_classifier,
             "crepe": _crepe,
             "wavenet": _wavenet,
             "ecapa_tdnn": _speaker,
-            "xvector": _speaker}
+            "xvector": _speaker,
+            "looking_to_listen_audio": _separation}
 
 
 def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
@@ -91,7 +98,8 @@ def build_model(recipe: Recipe, num_classes: int) -> keras.Model:
     activations out: :mod:`tfaudio.train.pitch`), ``wavenet`` (waveform [+ class id]
     in, next-sample logits out: :mod:`tfaudio.train.wavenet`) or ``ecapa_tdnn`` /
     ``xvector`` (waveform in, AAM-softmax cosines of the training speakers out:
-    :mod:`tfaudio.train.speaker`)."""
+    :mod:`tfaudio.train.speaker`) or ``looking_to_listen_audio`` (waveform in, one
+    waveform per speaker out: :mod:`tfaudio.train.separation`)."""
     return BUILDERS[recipe.model.name](recipe, num_classes)
 
 
@@ -196,6 +204,10 @@ def loss_and_metrics(recipe: Recipe) -> tuple[str, list]:
         from tfaudio.train import speaker
 
         return speaker.loss_and_metrics(recipe)
+    if recipe.data.targets == "separation":
+        from tfaudio.train import separation
+
+        return separation.loss_and_metrics(recipe)
     multi = recipe.data.multi_label
     loss = "binary_crossentropy" if multi else "sparse_categorical_crossentropy"
     metrics: list = []

@@ -69,6 +69,10 @@ def _audio_dataset(recipe: Recipe, path: str, split: str, training: bool, num_cl
         from tfaudio.train.speaker import speaker_dataset
 
         return speaker_dataset(recipe, path, split, training, num_classes, batch_size)
+    if d.targets == "separation":  # mixtures made on the fly, the clean sources as targets
+        from tfaudio.train.separation import separation_dataset
+
+        return separation_dataset(recipe, path, split, training, batch_size)
     return audio_dataset(
         path, split=split, sample_rate=d.sample_rate, clip_seconds=d.clip_seconds,
         random_crop=training, batch_size=batch_size, shuffle=training, cache=d.cache,

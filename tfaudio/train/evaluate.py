@@ -114,6 +114,10 @@ def evaluate_model(model: Any, recipe: Recipe, path: str, split: str, labels: li
         from tfaudio.train.speaker import evaluate_speaker
 
         return evaluate_speaker(model, recipe, path, split, labels, out_dir, log_dir)
+    if recipe.data.targets == "separation":  # SI-SDRi / SDRi of held-out mixtures
+        from tfaudio.train.separation import evaluate_separation
+
+        return evaluate_separation(model, recipe, path, split, labels, out_dir, log_dir)
     os.makedirs(out_dir, exist_ok=True)
     probs, targets = predict_split(model, recipe, path, split, len(labels))
     eps = 1e-7
@@ -176,6 +180,10 @@ def summary_line(result: dict) -> str:
         from tfaudio.train.speaker import summary_line as speaker_line
 
         return speaker_line(result)
+    if "si_sdri" in result:
+        from tfaudio.train.separation import summary_line as separation_line
+
+        return separation_line(result)
     what = (f"mAP {result['mAP']:.3f}" if "mAP" in result
             else f"accuracy {result['accuracy']:.3f}")
     extra = f", confusion matrix: {result['confusion_png']}" if result.get("confusion_png") else ""

@@ -27,6 +27,12 @@ What the SavedModel serves depends on the run's data format (``[data] format``):
     product); ``tfaudio.json`` adds ``output`` = ``"speaker_embedding"``,
     ``l2_normalized`` and the test EER threshold ``eer_threshold``; ``labels.txt`` lists
     the training speakers of the (not exported) AAM head.
+``data.targets = "separation"`` (``looking_to_listen_audio``)
+    ``serve``: float32 ``(batch, time)`` waveforms of any length at ``sample_rate`` ->
+    float32 ``(batch, speakers, time)``: ``eval_seconds`` windows, 50 % overlap, speakers
+    aligned between windows, Hann cross-fade
+    (:func:`tfaudio.train.separation.separate_long`); ``tfaudio.json`` adds ``output`` =
+    ``"separated_sources"``, ``num_sources`` and the window.
 ``"audioset"`` (``embedding_classifier``)
     ``serve``: float32 ``(batch, frames, embedding_size)`` embeddings (every frame
     real) -> probabilities; ``serve_masked``: ``(embeddings, mask)`` with a bool
@@ -129,20 +135,27 @@ def _speaker_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
     return speaker_archive(model, recipe)
 
 
+def _separation_archive(model: Any, recipe: Recipe) -> tuple[Any, dict]:
+    from tfaudio.train.separation import separation_archive
+
+    return separation_archive(model, recipe)
+
+
 ARCHIVES: dict[str, Callable[[Any, Recipe], tuple[Any, dict]]] = {
     "audio": _waveform_archive,
     "audioset": _embedding_archive,
     "pitch": _pitch_archive,
     "wavenet": _generator_archive,
     "speaker": _speaker_archive,
+    "separation": _separation_archive,
 }
 
 
 def archive_kind(recipe: Recipe) -> str:
     """The :data:`ARCHIVES` key of a recipe: ``"pitch"`` for f0 targets, ``"wavenet"`` for
     audio targets, ``"speaker"`` for speaker targets, else its format."""
-    return {"f0": "pitch", "audio": "wavenet", "speaker": "speaker"}.get(recipe.data.targets,
-                                                                      recipe.data.format)
+    return {"f0": "pitch", "audio": "wavenet", "speaker": "speaker",
+            "separation": "separation"}.get(recipe.data.targets, recipe.data.format)
 
 
 def export(model: Any, export_dir: str, recipe: Recipe, labels: list[str],

@@ -105,6 +105,15 @@ class Data:
     utterances each of ``synth_seconds`` = ``[min, max]`` seconds and ``synth_trials``
     trials. ``crop_seconds = [min, max]``: training crops of a length drawn per batch
     from ``min..max`` in 0.25 s steps (``[]``: every crop ``clip_seconds``).
+
+    ``targets = "separation"`` (``model.name = "looking_to_listen_audio"``): mixtures of
+    ``num_sources`` clips of different labels (speakers) made on the fly
+    (:func:`tfaudio.data.mixture_dataset`), the second and later at ``+- level_db`` dB
+    relative to the first, ``clip_seconds`` long for training; the test split's
+    mixtures (:func:`tfaudio.data.mixture_set`; ``eval_mixtures`` of them, 0 = one per
+    test clip) are ``eval_seconds`` long, the length the export's windows have
+    (:mod:`tfaudio.train.separation`). The built-in data are the synthetic speakers, as
+    for ``"speaker"``.
     """
 
     path: str = ""
@@ -128,6 +137,10 @@ class Data:
     synth_seconds: list = field(default_factory=lambda: [3.0, 5.0])
     synth_trials: int = 4000
     crop_seconds: list = field(default_factory=list)
+    num_sources: int = 2
+    level_db: float = 5.0
+    eval_seconds: float = 3.0
+    eval_mixtures: int = 0
 
 
 @dataclass
@@ -206,6 +219,13 @@ class Model:
     (``aam_margin``, ``aam_scale``; the margin ramps up from 0 over
     ``margin_warmup_epochs``). ``ecapa_tdnn`` uses ``channels`` (C), ``mfa_channels`` (0:
     the paper's 1536) and ``embedding_size``; ``xvector`` uses ``width`` and ``embedding_size``.
+
+    ``looking_to_listen_audio`` (``data.targets = "separation"``:
+    :func:`tfaudio.models.looking_to_listen_audio`) uses ``width`` (conv filters, LSTM
+    and fully connected units), ``merge`` (``"concat"`` or ``"sum"`` of the BLSTM's
+    directions), ``dropout`` and ``loss`` (``"si_sdr"``: permutation-invariant SI-SDR;
+    ``"power_law"``: the paper's compressed-spectrogram L2); it reads no ``[frontend]``
+    or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -236,6 +256,8 @@ class Model:
     aam_margin: float = 0.2
     aam_scale: float = 30.0
     margin_warmup_epochs: float = 0.0
+    merge: str = "concat"
+    loss: str = "si_sdr"
 
 
 @dataclass
@@ -307,9 +329,11 @@ SECTIONS = {"data": Data, "frontend": Frontend, "augment": Augment, "model": Mod
 CHOICES = {
     ("frontend", "name"): ("vggish",),
     ("data", "format"): ("audio", "audioset"),
-    ("data", "targets"): ("label", "f0", "audio", "speaker"),
+    ("data", "targets"): ("label", "f0", "audio", "speaker", "separation"),
     ("model", "name"): ("vggish_classifier", "embedding_classifier", "crepe", "wavenet",
-                        "ecapa_tdnn", "xvector"),
+                        "ecapa_tdnn", "xvector", "looking_to_listen_audio"),
+    ("model", "merge"): ("concat", "sum"),
+    ("model", "loss"): ("si_sdr", "power_law"),
     ("model", "frontend"): ("logmel", "mfcc"),
     ("model", "pooling"): ("mean", "attention"),
     ("optimizer", "name"): ("adam", "adamw", "sgd"),
@@ -334,6 +358,7 @@ WAVENET_MODEL = "wavenet"
 CREPE_NAMES = ("tiny", "small", "medium", "large", "full")
 SPEAKER_MODELS = ("ecapa_tdnn", "xvector")
 SPEAKER_METRICS = ("accuracy", "top5_accuracy")  # of the AAM head on the training speakers
+SEPARATION_MODEL = "looking_to_listen_audio"
 
 
 @dataclass
@@ -452,7 +477,7 @@ def _check_values(recipe: Recipe) -> None:
             raise RecipeError(f"{src}: augment.{key} = {value!r} must be [low, high] "
                               "(or [] for none)")
     allowed = {"f0": PITCH_METRICS, "audio": WAVENET_METRICS,
-               "speaker": SPEAKER_METRICS}.get(recipe.data.targets, METRICS)
+               "speaker": SPEAKER_METRICS, "separation": ()}.get(recipe.data.targets, METRICS)
     unknown = [m for m in recipe.train.metrics if m not in allowed]
     if unknown:
         raise RecipeError(f"{src}: train.metrics {unknown} unknown for data.targets = "
@@ -627,6 +652,9 @@ def _check_format(recipe: Recipe) -> None:
     if d.targets == "speaker" or m.name in SPEAKER_MODELS:
         _check_speaker(recipe)
         return
+    if d.targets == "separation" or m.name == SEPARATION_MODEL:
+        _check_separation(recipe)
+        return
     if d.crop_seconds:
         raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
                           "set it to [] (clips are cut to data.clip_seconds)")
@@ -785,6 +813,41 @@ def _check_speaker(recipe: Recipe) -> None:
            for f in a.speed_factors):
         raise RecipeError(f"{src}: augment.speed_factors = {a.speed_factors!r} must be speeds "
                           "> 0 such as [0.9, 1.0, 1.1] (or [] for none)")
+
+
+def _check_separation(recipe: Recipe) -> None:
+    """``data.targets = "separation"`` with the separation model and its keys in range."""
+    src, d, m = recipe.source, recipe.data, recipe.model
+    if d.targets != "separation":
+        raise RecipeError(f"{src}: model.name = {m.name!r} is a separation model; set "
+                          "data.targets = 'separation'")
+    if m.name != SEPARATION_MODEL:
+        raise RecipeError(f"{src}: data.targets = 'separation' needs model.name = "
+                          f"{SEPARATION_MODEL!r} (got {m.name!r})")
+    if d.format != "audio" or d.multi_label:
+        raise RecipeError(f"{src}: data.targets = 'separation' mixes single-label waveform "
+                          "records; set data.format = 'audio' and data.multi_label = false")
+    if not 2 <= d.num_sources <= 5:
+        raise RecipeError(f"{src}: data.num_sources = {d.num_sources!r} must be in 2..5")
+    if not 0.0 <= d.level_db <= 60.0:
+        raise RecipeError(f"{src}: data.level_db = {d.level_db!r} must be in [0, 60] dB")
+    if d.eval_seconds <= 0 or d.eval_mixtures < 0:
+        raise RecipeError(f"{src}: data.eval_seconds = {d.eval_seconds!r} must be > 0 and "
+                          f"data.eval_mixtures = {d.eval_mixtures!r} >= 0 (0: every test clip)")
+    for seconds, key in [(d.clip_seconds, "clip_seconds"), (d.eval_seconds, "eval_seconds")]:
+        if seconds * d.sample_rate < 1024:
+            raise RecipeError(f"{src}: data.{key} = {seconds!r} is under 1024 samples at "
+                              f"{d.sample_rate} Hz, shorter than the model's FFT")
+    if d.crop_seconds:
+        raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
+                          "set it to [] (mixtures are data.clip_seconds long)")
+    if recipe.train.metrics:
+        raise RecipeError(f"{src}: data.targets = 'separation' logs its loss only (negative "
+                          "SI-SDR or the power-law loss); set train.metrics = []")
+    for key in ("synth_speakers", "synth_test_speakers", "synth_utterances"):
+        if getattr(d, key) < d.num_sources:
+            raise RecipeError(f"{src}: data.{key} = {getattr(d, key)!r} must be >= "
+                              f"data.num_sources = {d.num_sources}")
 
 
 def _check_synth_classes(recipe: Recipe) -> None:

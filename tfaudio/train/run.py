@@ -79,7 +79,7 @@ def prepare_data(recipe: Recipe, data_dir: str | None, run_dir: str, verbose: in
     path = os.path.join(run_dir, "data")
     if os.path.exists(os.path.join(path, "dataset.json")):
         return path
-    if recipe.data.targets == "speaker":
+    if recipe.data.targets in ("speaker", "separation"):
         from tfaudio.train.speaker import prepare_synth
 
         prepare_synth(recipe, path, verbose)
@@ -258,7 +258,9 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     val_ds = None
     if n_val:
         val_ds = make_dataset(recipe, path, d.val_split, False, num_classes, workers=workers)
-        if workers == 1:  # a known length: Keras ends each validation pass without a warning
+        if workers == 1 and d.targets != "separation":
+            # a known length: Keras ends each validation pass without a warning (a
+            # mixture set skips pairs of one speaker, so its length is not known)
             val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(
                 math.ceil(n_val / batch)))
     monitor = recipe.train.monitor if val_ds is not None else recipe.train.monitor.replace(
@@ -341,6 +343,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
               "codes and waveform" if d.targets == "audio" else
               f"waveform (batch, time) float32 at {d.sample_rate} Hz -> L2-normalised speaker "
               "embeddings" if d.targets == "speaker" else
+              f"waveform (batch, time) float32 of any length at {d.sample_rate} Hz -> "
+              "(batch, speakers, time)" if d.targets == "separation" else
               f"waveform (batch, time) float32 at {d.sample_rate} Hz -> probabilities; embed: "
               "-> patch embeddings" if d.format == "audio" else
               "embeddings (batch, frames, 128) float32 -> probabilities")
@@ -360,6 +364,7 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
         "seconds_this_session": round(time.time() - started, 1),
         "training_seconds_this_session": round(fit_seconds, 1),
         "test": (speaker_lib.run_summary(results) if d.targets == "speaker" and results else
+                 _separation_summary(results) if d.targets == "separation" and results else
                  {k: results[k] for k in ("accuracy", "loss", "mAP", "rpa", "rca", "clips",
                                           "voiced_frames", "bits_per_sample", "nll",
                                           "positions") if k in results}),
@@ -369,6 +374,12 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     with open(os.path.join(run_dir, "run.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
     return summary
+
+
+def _separation_summary(results: dict) -> dict:
+    from tfaudio.train.separation import run_summary
+
+    return run_summary(results)
 
 
 def _single_device_copy(recipe: Recipe, num_classes: int, ckpt_dir: str) -> Any:
