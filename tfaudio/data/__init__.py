@@ -13,6 +13,8 @@ Public API::
     synth_dataset(out_dir, ...)                          -> built-in synthetic classes
     synth_speakers(out_dir, ...)                         -> synthetic speakers + trials.txt
     synth_utterances(speakers, utterances, ...)          -> (audio, f0) of synthetic voices
+    mixture_dataset(dir, split, num_sources=2, ...)      -> (mixture, sources) made on the fly
+    mixture_set(dir, split, ...)                         -> a fixed evaluation set of mixtures
 
 tensorflow-io and soundfile are optional (``pip install tfaudio[io]``); see
 :mod:`tfaudio.data.backends`. The schema is documented in ``docs/tfrecord.md``.
@@ -32,6 +34,9 @@ _EXPORTS = {
     "decode_audio": "decode",
     "resample_audio": "decode",
     "read_manifest": "manifest",
+    "mix_sources": "mixtures",
+    "mixture_dataset": "mixtures",
+    "mixture_set": "mixtures",
     "CorruptionReport": "reader",
     "CorruptRecordError": "reader",
     "audio_dataset": "reader",

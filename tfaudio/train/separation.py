@@ -260,8 +260,8 @@ def separate_long(model: Any, waveform: Any, window: int, num_sources: int) -> A
         return tf.gather(current, tf.gather(perms, best), batch_dims=1)
 
     steps = tf.transpose(est, [1, 0, 2, 3])  # (count, batch, speakers, window)
-    aligned = tf.scan(align, steps[1:], initializer=steps[0])
-    aligned = tf.concat([steps[:1], aligned], 0)
+    # the first window is aligned with itself (identity: never an empty scan)
+    aligned = tf.scan(align, steps, initializer=steps[0])
     fade = tf.maximum(tf.signal.hann_window(window, periodic=False), FADE_FLOOR)
     weighted = tf.transpose(aligned * fade, [1, 2, 0, 3])  # (batch, speakers, count, window)
     summed = tf.signal.overlap_and_add(weighted, hop)
