@@ -12,21 +12,24 @@ A run folder holds everything the run made, so ``evaluate``, ``predict`` and
                              data.targets = "f0": RPA / RCA and a pitch-track PNG;
                              WaveNet: bits per sample, generated WAVs per class with their
                              spectral peaks and a spectrogram PNG; speakers: EER / minDCF
-                             on the trial list and a DET PNG)
+                             on the trial list and a DET PNG; separation: SI-SDRi / SDRi
+                             of held-out mixtures, ideal-mask bounds and a spectrogram PNG)
     export/                  SavedModel: waveform (batch, time) -> probabilities (+ embed:
                              patch embeddings), or for data.format = "audioset" embeddings
                              (batch, frames, 128) -> probabilities, or for CREPE waveform
                              -> (batch, frames, 360) pitch activations, or for WaveNet
                              (data.targets = "audio") generate(num_samples, class_ids,
                              temperature, seed) -> codes, waveform, or for speakers
-                             waveform -> L2-normalised embeddings; + labels.txt
+                             waveform -> L2-normalised embeddings, or for separation
+                             waveform of any length -> (batch, speakers, time); + labels.txt
     run.json                 summary: data, counts, epochs, time, test results
 
 Epochs are exact passes over the training split (the data set is batched per pass and
 repeated), so a checkpoint at the end of epoch ``k`` is also the data position: a run
 killed during epoch ``k + 1`` resumes from the start of that epoch, every example of
 every epoch is seen once, and the run ends with the same number of optimiser steps as
-an uninterrupted one.
+an uninterrupted one. (A separation epoch is one pass of mixtures made on the fly: one per
+training clip, less the pairs of one speaker that are skipped.)
 """
 
 from __future__ import annotations
