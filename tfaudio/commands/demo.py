@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         clip, _ = data.synth_clip(name, 100_000 + label, SAMPLE_RATE,
                                   recipe.data.clip_seconds, seed=12345)
         path = fresh / f"{name}.wav"
-        _write_wav(path, clip, SAMPLE_RATE)
+        data.write_wav(path, clip, SAMPLE_RATE)
         files.append(str(path))
     _step(4, f"tfaudio predict {run_dir} {fresh}/*.wav (fresh clips, one per class)")
     pred = subprocess.run([sys.executable, "-m", "tfaudio.cli", "predict", str(run_dir),
@@ -154,16 +154,3 @@ def run(args: argparse.Namespace) -> int:
           f"tensorboard --logdir {run_dir / 'logs'}")
     print(f"demo {'OK' if ok else 'FAILED'} in {time.time() - started:.0f} s")
     return 0 if ok else 1
-
-
-def _write_wav(path: pathlib.Path, audio, sample_rate: int) -> None:
-    import wave
-
-    from tfaudio.data.schema import to_pcm16
-
-    pcm = to_pcm16(audio).astype("<i2")  # the records' own rounding
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(sample_rate)
-        f.writeframes(pcm.tobytes())

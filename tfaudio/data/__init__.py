@@ -33,6 +33,7 @@ _EXPORTS = {
     "TruncatedAudioWarning": "decode",
     "decode_audio": "decode",
     "resample_audio": "decode",
+    "write_wav": "decode",
     "read_manifest": "manifest",
     "mix_sources": "mixtures",
     "mixture_dataset": "mixtures",

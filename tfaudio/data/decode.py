@@ -538,3 +538,22 @@ def resample_audio(audio: Any, orig_sr: int, target_sr: int) -> Any:
     perm = [0, 2, 1] if x.shape.rank == 3 else [1, 0]
     y = resample(tf.transpose(x, perm), int(orig_sr), int(target_sr))
     return tf.transpose(y, perm)
+
+
+def write_wav(path: str, audio: Any, sample_rate: int) -> str:
+    """Writes float mono audio in [-1, 1] as a 16-bit WAV (the records' pcm16 rounding,
+    :func:`tfaudio.data.schema.to_pcm16`), creating the folder; returns ``path``."""
+    import wave
+
+    from tfaudio.data.schema import to_pcm16
+
+    pcm = to_pcm16(np.asarray(audio).reshape(-1)).astype("<i2")
+    folder = os.path.dirname(str(path))
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(int(sample_rate))
+        f.writeframes(pcm.tobytes())
+    return str(path)

@@ -48,13 +48,13 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from tfaudio._checks import non_negative_int, number_in, positive_float, positive_int
+from tfaudio.data.decode import write_wav
 
 F0_HOP_SECONDS = 0.01
 _SEED_TAG = 0x5EA6E4  # separates these streams from other seeded generators
@@ -585,19 +585,6 @@ def read_trials(path: str) -> tuple[np.ndarray, list[str], list[str]]:
     return np.array(labels, np.int64), enroll, test
 
 
-def _write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
-    """16-bit mono WAV with the records' pcm16 quantisation (``schema.to_pcm16``)."""
-    from tfaudio.data.schema import to_pcm16
-
-    pcm = to_pcm16(audio).astype("<i2")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with wave.open(path, "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(sample_rate)
-        f.writeframes(pcm.tobytes())
-
-
 TRIALS_NAME = "trials.txt"
 WAV_DIR = "wav"
 
@@ -717,8 +704,8 @@ def synth_speakers(out_dir: str, num_speakers: int = 120, test_speakers: int = 2
                                 f0_hz=f0[k, :frames], f0_hop_seconds=F0_HOP_SECONDS,
                                 split=split))
                 if write_wavs and s >= n_train:
-                    _write_wav(os.path.join(writer._tmp, WAV_DIR, utterance_id(s, i) + ".wav"),
-                               audio[k, :n], sr)
+                    write_wav(os.path.join(writer._tmp, WAV_DIR, utterance_id(s, i) + ".wav"),
+                              audio[k, :n], sr)
             bar.update(len(chunk))
         bar.close()
         with open(os.path.join(writer._tmp, TRIALS_NAME), "w", encoding="utf-8") as f:

@@ -100,6 +100,17 @@ class MaskBound(keras.layers.Layer):
         return {**super().get_config(), "k": self.k}
 
 
+def stft_settings(sample_rate: int = SAMPLE_RATE) -> dict:
+    """The model's STFT at ``sample_rate``: 25 ms Hann windows, 10 ms hop, FFT 512 at
+    16 kHz scaled with the rate (the next power of two): ``{"n_fft", "hop_length",
+    "win_length"}``."""
+    sample_rate = _checks.positive_int("sample_rate", sample_rate)
+    win = int(round(WINDOW_MS * sample_rate / 1000))
+    hop = int(round(HOP_MS * sample_rate / 1000))
+    n_fft = max(N_FFT * sample_rate // SAMPLE_RATE, win)
+    return {"n_fft": 1 << (n_fft - 1).bit_length(), "hop_length": hop, "win_length": win}
+
+
 def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
                             width: float = 1.0, sample_rate: int = SAMPLE_RATE,
                             power: float = POWER, merge: str = "concat",
@@ -132,10 +143,8 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
     merge = _checks.one_of("merge", merge, ("concat", "sum"))
     samples = int(round(seconds * sample_rate))
-    win = int(round(WINDOW_MS * sample_rate / 1000))
-    hop = int(round(HOP_MS * sample_rate / 1000))
-    n_fft = max(N_FFT * sample_rate // SAMPLE_RATE, win)
-    n_fft = 1 << (n_fft - 1).bit_length()
+    stft = stft_settings(sample_rate)
+    n_fft, hop, win = stft["n_fft"], stft["hop_length"], stft["win_length"]
     bins = n_fft // 2 + 1
     if samples < n_fft:
         raise ValueError(f"seconds={seconds:g} gives {samples} samples, shorter than one "

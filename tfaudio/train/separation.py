@@ -106,9 +106,8 @@ def ideal_mask_estimates(recipe: Recipe, mixture: np.ndarray, sources: np.ndarra
     from tfaudio.models import separation as sep
     from tfaudio.ops import masks, spectral
 
-    stft_layer = build_separation(recipe, mixture.shape[-1] / recipe.data.sample_rate
-                                  ).get_layer("stft")
-    n_fft, hop, win = stft_layer.n_fft, stft_layer.hop_length, stft_layer.win_length
+    settings = sep.stft_settings(recipe.data.sample_rate)
+    n_fft, hop, win = (settings[k] for k in ("n_fft", "hop_length", "win_length"))
     out = []
     for i in range(0, len(mixture), 64):
         y = spectral.stft(tf.constant(mixture[i:i + 64]), n_fft=n_fft, hop_length=hop,
@@ -299,7 +298,7 @@ def separate_file(run_dir: str, audio_path: str, out_dir: str) -> dict:
 
     import tensorflow as tf
 
-    from tfaudio.data import decode_audio
+    from tfaudio.data import decode_audio, write_wav
 
     export_dir = os.path.join(run_dir, "export")
     config_path = os.path.join(export_dir, "tfaudio.json")
@@ -322,13 +321,11 @@ def separate_file(run_dir: str, audio_path: str, out_dir: str) -> dict:
     est = served.serve(tf.constant(audio[None])).numpy()[0]
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(audio_path))[0]
-    from tfaudio.data.speakers import _write_wav
-
     wavs = []
     for k, e in enumerate(est):
         p = os.path.join(out_dir, f"{stem}_speaker{k + 1}.wav")
         peak = float(np.max(np.abs(e))) if e.size else 0.0
-        _write_wav(p, e / peak * 0.9 if peak > 1.0 else e, sr)
+        write_wav(p, e / peak * 0.9 if peak > 1.0 else e, sr)
         wavs.append(p)
     png = save_separation_png(os.path.join(out_dir, f"{stem}_separation.png"), audio, est, sr)
     return {"input": audio_path, "seconds": audio.size / sr, "wavs": wavs, "png": png}
