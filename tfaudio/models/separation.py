@@ -36,7 +36,19 @@ Choices where the paper is silent or that differ (documented, all arguments):
 - The STFT is centred (librosa's convention): 3 s give 301 frames, not the paper's 298,
   and the inverse STFT reconstructs the edges too.
 - ``width`` multiplies the conv filters (96), the LSTM units (400) and the fully
-  connected units (600); the 8-channel bottleneck and the output stay.
+  connected units (600); the 8-channel bottleneck and the output stay. ``head_width``
+  (default: ``width``) sets the LSTM and fully connected units on their own: on a small
+  budget the conv stack is where the time goes, the recurrent head is cheap.
+- ``window_ms`` / ``hop_ms`` change the STFT (the paper's 25 / 10 ms). At 8 kHz a 25 ms
+  window does not resolve the harmonics of low voices; 64 ms does (the ideal ratio mask
+  of the synthetic two-speaker test mixtures gains 3 dB: 10.1 -> 13.3 dB).
+- ``magnitude_input=True`` adds the compressed magnitude ``|S|^p`` as a third input
+  channel beside the real and imaginary parts (phase-free, so the first convolutions see
+  harmonic patterns directly).
+- ``mask_init="even"`` starts the mask head at ``1 / num_speakers + 0j`` for every
+  speaker (zero-mean weights of standard deviation 1e-3 and that bias), so a fresh model
+  outputs the mixture split evenly; ``"glorot"`` (default) is Keras' default, whose
+  initial masks are around 10x (the head's ``10 z`` before saturation).
 
 Parameter count at ``width=1``, 257 bins, 2 speakers (``concat``): 12,517,508 trainable
 (+ 2,704 batch-norm statistics; 7.86 M of it the BLSTM); the paper does not state one,
@@ -46,6 +58,7 @@ the test recomputes it from the table above.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from tfaudio import _checks
 from tfaudio import layers as L
@@ -100,13 +113,40 @@ class MaskBound(keras.layers.Layer):
         return {**super().get_config(), "k": self.k}
 
 
-def stft_settings(sample_rate: int = SAMPLE_RATE) -> dict:
-    """The model's STFT at ``sample_rate``: 25 ms Hann windows, 10 ms hop, FFT 512 at
-    16 kHz scaled with the rate (the next power of two): ``{"n_fft", "hop_length",
-    "win_length"}``."""
+@keras.saving.register_keras_serializable(package="tfaudio")
+class ChannelMagnitude(keras.layers.Layer):
+    """Appends the magnitude of real/imaginary channels as a third channel:
+    ``(..., 2)`` -> ``(..., 3)`` = ``(re, im, sqrt(re^2 + im^2))``.
+
+    Example:
+        >>> ChannelMagnitude()(tf.constant([[3.0, 4.0]])).numpy().tolist()
+        [[3.0, 4.0, 5.0]]
+    """
+
+    def call(self, inputs):
+        # + 1e-12: a finite gradient at 0 (silence)
+        mag = keras.ops.sqrt(keras.ops.sum(keras.ops.square(inputs), axis=-1, keepdims=True)
+                             + 1e-12)
+        return keras.ops.concatenate([inputs, mag], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+def stft_settings(sample_rate: int = SAMPLE_RATE, window_ms: float = WINDOW_MS,
+                  hop_ms: float = HOP_MS) -> dict:
+    """The model's STFT at ``sample_rate``: Hann windows of ``window_ms`` (the paper's
+    25 ms), hop ``hop_ms`` (10 ms), FFT 512 at 16 kHz scaled with the rate and at least
+    the window (the next power of two): ``{"n_fft", "hop_length", "win_length"}``."""
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
-    win = int(round(WINDOW_MS * sample_rate / 1000))
-    hop = int(round(HOP_MS * sample_rate / 1000))
+    window_ms = _checks.positive_float("window_ms", window_ms)
+    hop_ms = _checks.positive_float("hop_ms", hop_ms)
+    win = int(round(window_ms * sample_rate / 1000))
+    hop = int(round(hop_ms * sample_rate / 1000))
+    if win < 2 or hop < 1 or hop > win:
+        raise ValueError(f"window_ms={window_ms:g} and hop_ms={hop_ms:g} at {sample_rate} Hz "
+                         f"give a {win}-sample window and a {hop}-sample hop; need a window "
+                         "of at least 2 samples and 1 <= hop <= window")
     n_fft = max(N_FFT * sample_rate // SAMPLE_RATE, win)
     return {"n_fft": 1 << (n_fft - 1).bit_length(), "hop_length": hop, "win_length": win}
 
@@ -114,7 +154,10 @@ def stft_settings(sample_rate: int = SAMPLE_RATE) -> dict:
 def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
                             width: float = 1.0, sample_rate: int = SAMPLE_RATE,
                             power: float = POWER, merge: str = "concat",
-                            dropout: float = 0.0, name: str | None = None) -> keras.Model:
+                            dropout: float = 0.0, window_ms: float = WINDOW_MS,
+                            hop_ms: float = HOP_MS, head_width: float | None = None,
+                            magnitude_input: bool = False, mask_init: str = "glorot",
+                            name: str | None = None) -> keras.Model:
     """The audio-only Looking-to-Listen separator: waveform -> one waveform per speaker.
 
     Args:
@@ -127,6 +170,11 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
         power: the power-law compression of the input spectrogram.
         merge: ``"concat"`` or ``"sum"`` of the LSTM's two directions.
         dropout: after each fully connected layer.
+        window_ms, hop_ms: the STFT's window and hop (the paper's 25 / 10 ms).
+        head_width: multiplier of the LSTM and fully connected units (``None``: ``width``).
+        magnitude_input: add ``|S|^power`` as a third input channel.
+        mask_init: ``"glorot"`` (Keras' default) or ``"even"`` (every mask starts at
+            ``1 / num_speakers``).
         name: the model's name.
 
     Returns:
@@ -142,8 +190,11 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     width = _checks.positive_float("width", width)
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
     merge = _checks.one_of("merge", merge, ("concat", "sum"))
+    mask_init = _checks.one_of("mask_init", mask_init, ("glorot", "even"))
+    head_width = width if head_width is None else _checks.positive_float("head_width",
+                                                                          head_width)
     samples = int(round(seconds * sample_rate))
-    stft = stft_settings(sample_rate)
+    stft = stft_settings(sample_rate, window_ms, hop_ms)
     n_fft, hop, win = stft["n_fft"], stft["hop_length"], stft["win_length"]
     bins = n_fft // 2 + 1
     if samples < n_fft:
@@ -154,6 +205,8 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     spec = L.STFT(n_fft=n_fft, hop_length=hop, win_length=win, name="stft")(wave)
     mix = L.ComplexToChannels(name="mixture_channels")(spec)  # (b, frames, bins, 2)
     x = L.PowerLawCompression(power, name="power_law")(mix)
+    if magnitude_input:
+        x = ChannelMagnitude(name="with_magnitude")(x)
     for i, (kernel, dilation, filters) in enumerate(AUDIO_STREAM, start=1):
         x = keras.layers.Conv2D(filters or _scaled(FILTERS, width), kernel,
                                 dilation_rate=dilation, padding="same",
@@ -163,13 +216,20 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     frames_features = AUDIO_STREAM[-1][2] * bins
     x = keras.layers.Reshape((-1, frames_features), name="frame_features")(x)
     x = keras.layers.Bidirectional(
-        keras.layers.LSTM(_scaled(LSTM_UNITS, width), return_sequences=True),
+        keras.layers.LSTM(_scaled(LSTM_UNITS, head_width), return_sequences=True),
         merge_mode=merge, name="blstm")(x)
     for i in range(1, FC_LAYERS + 1):
-        x = keras.layers.Dense(_scaled(FC_UNITS, width), activation="relu", name=f"fc{i}")(x)
+        x = keras.layers.Dense(_scaled(FC_UNITS, head_width), activation="relu",
+                               name=f"fc{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{i}")(x)
-    x = keras.layers.Dense(bins * num_speakers * 2, name="masks")(x)
+    init = {}
+    if mask_init == "even":  # mask = z / C after the head's tanh and the uncompression
+        even = np.tile(np.array([MASK_STEEPNESS / num_speakers, 0.0], "float32"),
+                       bins * num_speakers)
+        init = {"kernel_initializer": keras.initializers.RandomNormal(stddev=1e-3),
+                "bias_initializer": keras.initializers.Constant(even)}
+    x = keras.layers.Dense(bins * num_speakers * 2, name="masks", **init)(x)
     x = keras.layers.Reshape((-1, bins, num_speakers, 2), name="per_speaker")(x)
     mask = MaskBound(MASK_BOUND, name="bounded")(x)
     est = L.ApplyComplexMask(k=MASK_BOUND, c=MASK_STEEPNESS, name="apply_mask")([mask, mix])

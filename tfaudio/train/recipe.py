@@ -223,9 +223,12 @@ class Model:
     ``looking_to_listen_audio`` (``data.targets = "separation"``:
     :func:`tfaudio.models.looking_to_listen_audio`) uses ``width`` (conv filters, LSTM
     and fully connected units), ``merge`` (``"concat"`` or ``"sum"`` of the BLSTM's
-    directions), ``dropout`` and ``loss`` (``"si_sdr"``: permutation-invariant SI-SDR;
-    ``"power_law"``: the paper's compressed-spectrogram L2); it reads no ``[frontend]``
-    or ``[augment]``.
+    directions), ``dropout``, ``loss`` (``"si_sdr"``: permutation-invariant SI-SDR;
+    ``"power_law"``: the paper's compressed-spectrogram L2), the STFT's ``window_ms`` and
+    ``hop_ms`` (the paper's 25 / 10), ``head_width`` (LSTM and fully connected units; 0 =
+    ``width``), ``magnitude_input`` (the compressed magnitude as a third input channel)
+    and ``mask_init`` (``"glorot"`` or ``"even"``: masks start at ``1 / num_sources``);
+    it reads no ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -258,6 +261,11 @@ class Model:
     margin_warmup_epochs: float = 0.0
     merge: str = "concat"
     loss: str = "si_sdr"
+    window_ms: float = 25.0
+    hop_ms: float = 10.0
+    head_width: float = 0.0
+    magnitude_input: bool = False
+    mask_init: str = "glorot"
 
 
 @dataclass
@@ -655,6 +663,17 @@ def _check_format(recipe: Recipe) -> None:
     if d.targets == "separation" or m.name == SEPARATION_MODEL:
         _check_separation(recipe)
         return
+    if m.mask_init not in ("glorot", "even"):
+        raise RecipeError(f"{src}: model.mask_init = {m.mask_init!r} must be 'glorot' or "
+                          "'even'")
+    if m.head_width < 0:
+        raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be > 0 (0: "
+                          "model.width)")
+    win, hop = m.window_ms * d.sample_rate / 1000, m.hop_ms * d.sample_rate / 1000
+    if not (m.window_ms > 0 and 1 <= round(hop) <= round(win)):
+        raise RecipeError(f"{src}: model.window_ms = {m.window_ms!r} and model.hop_ms = "
+                          f"{m.hop_ms!r} must give a window of at least one hop at "
+                          f"{d.sample_rate} Hz")
     if d.crop_seconds:
         raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
                           "set it to [] (clips are cut to data.clip_seconds)")
@@ -838,6 +857,17 @@ def _check_separation(recipe: Recipe) -> None:
         if seconds * d.sample_rate < 1024:
             raise RecipeError(f"{src}: data.{key} = {seconds!r} is under 1024 samples at "
                               f"{d.sample_rate} Hz, shorter than the model's FFT")
+    if m.mask_init not in ("glorot", "even"):
+        raise RecipeError(f"{src}: model.mask_init = {m.mask_init!r} must be 'glorot' or "
+                          "'even'")
+    if m.head_width < 0:
+        raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be > 0 (0: "
+                          "model.width)")
+    win, hop = m.window_ms * d.sample_rate / 1000, m.hop_ms * d.sample_rate / 1000
+    if not (m.window_ms > 0 and 1 <= round(hop) <= round(win)):
+        raise RecipeError(f"{src}: model.window_ms = {m.window_ms!r} and model.hop_ms = "
+                          f"{m.hop_ms!r} must give a window of at least one hop at "
+                          f"{d.sample_rate} Hz")
     if d.crop_seconds:
         raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
                           "set it to [] (mixtures are data.clip_seconds long)")

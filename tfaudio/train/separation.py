@@ -55,7 +55,10 @@ def build_separation(recipe: Recipe, seconds: float | None = None) -> keras.Mode
     return looking_to_listen_audio(num_speakers=d.num_sources,
                                    seconds=seconds or d.clip_seconds, width=m.width,
                                    sample_rate=d.sample_rate, merge=m.merge,
-                                   dropout=m.dropout, name=recipe.name)
+                                   dropout=m.dropout, window_ms=m.window_ms,
+                                   hop_ms=m.hop_ms, head_width=m.head_width or None,
+                                   magnitude_input=m.magnitude_input,
+                                   mask_init=m.mask_init, name=recipe.name)
 
 
 def at_length(model: keras.Model, recipe: Recipe, seconds: float) -> keras.Model:
@@ -106,7 +109,8 @@ def ideal_mask_estimates(recipe: Recipe, mixture: np.ndarray, sources: np.ndarra
     from tfaudio.models import separation as sep
     from tfaudio.ops import masks, spectral
 
-    settings = sep.stft_settings(recipe.data.sample_rate)
+    settings = sep.stft_settings(recipe.data.sample_rate, recipe.model.window_ms,
+                                 recipe.model.hop_ms)
     n_fft, hop, win = (settings[k] for k in ("n_fft", "hop_length", "win_length"))
     out = []
     for i in range(0, len(mixture), 64):
