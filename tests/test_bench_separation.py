@@ -12,9 +12,9 @@ def test_bench_separation_quick():
     assert "separation" in available_suites()
     rows = suite.run(quick=True)
     assert [r["config"] for r in rows] == [
-        "cpu (8 kHz, width 0.1667): batch 1 x 1s",
-        "cpu (8 kHz, width 0.1667): batch 2 x 1s",
-        "cpu (8 kHz, width 0.1667): separate_long 1 x 4s (1s windows, 50% overlap)"]
+        "cpu (8 kHz, width 0.0833): batch 1 x 1s",
+        "cpu (8 kHz, width 0.0833): batch 2 x 1s",
+        "cpu (8 kHz, width 0.0833): separate_long 1 x 4s (1s windows, 50% overlap)"]
     for r in rows:
         assert r["suite"] == "separation" and r["impl"] == "tfaudio" and r["mode"] == "graph"
         assert r["seconds"] > 0 and r["params"] > 0

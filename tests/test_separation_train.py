@@ -154,7 +154,7 @@ def test_separation_recipes_load_and_round_trip():
                           "'power_law'\\]"),
     ("data.crop_seconds=[1.0, 2.0]", "data.crop_seconds applies to data.targets = 'speaker'"),
     ("model.mask_init=\"ones\"", "model.mask_init = 'ones' must be 'glorot' or 'even'"),
-    ("model.head_width=-0.5", "model.head_width = -0.5 must be > 0"),
+    ("model.head_width=-0.5", "model.head_width = -0.5 must be >= 0"),
     ("model.hop_ms=80.0", "model.hop_ms = 80.0 must give a window of at least one hop"),
 ])
 def test_separation_recipe_errors(override, message):

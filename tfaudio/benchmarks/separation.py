@@ -4,8 +4,9 @@ SIGGRAPH 2018) on CPU, two speakers, 3 s windows.
 Models (random weights: speed does not depend on them),
 :func:`tfaudio.models.separation.looking_to_listen_audio` with ``num_speakers=2``:
 
-* ``cpu``: the CPU recipe (``separation_small``: 8 kHz, width 0.1667);
-* ``paper``: the paper's size (16 kHz, width 1.0).
+* ``cpu``: the CPU recipe's model (``models/separation_small.toml``: 8 kHz, conv width
+  1/12, head width 1/4, 64 / 32 ms STFT, magnitude input channel);
+* ``paper``: the paper's size (16 kHz, width 1.0, 25 / 10 ms).
 
 Each is timed on batches of 1 and 8 windows of 3 s (``model(x, training=False)`` inside a
 ``tf.function``, graph mode, no XLA: on this CPU XLA was measured slower for this model),
@@ -28,9 +29,12 @@ from tfaudio.benchmarks import repeats, time_call
 SUITE = "separation"
 SECONDS = 3.0
 NUM_SPEAKERS = 2
-# (name, sample_rate, width)
-CONFIGS = (("cpu", 8000, 0.1667), ("paper", 16000, 1.0))
-QUICK_CONFIGS = (("cpu", 8000, 0.1667),)
+# the builder's arguments of models/separation_small.toml (besides the rate)
+SMALL = {"width": 0.0833, "head_width": 0.25, "window_ms": 64.0, "hop_ms": 32.0,
+         "magnitude_input": True}
+# (name, sample_rate, builder arguments)
+CONFIGS = (("cpu", 8000, SMALL), ("paper", 16000, {"width": 1.0}))
+QUICK_CONFIGS = (("cpu", 8000, SMALL),)
 BATCHES = (1, 8)
 QUICK_BATCHES = (1, 2)
 LONG_SECONDS = 30.0
@@ -72,12 +76,12 @@ def run(quick: bool = False) -> list[dict]:
     rng = np.random.default_rng(0)
     rows: list[dict] = []
     keras.utils.set_random_seed(0)
-    for name, rate, width in configs:
+    for name, rate, kwargs in configs:
         model = looking_to_listen_audio(num_speakers=NUM_SPEAKERS, seconds=seconds,
-                                        width=width, sample_rate=rate)
+                                        sample_rate=rate, **kwargs)
         params = int(model.count_params())
         window = int(model.input.shape[-1])
-        label = f"{name} ({rate // 1000} kHz, width {width:g})"
+        label = f"{name} ({rate // 1000} kHz, width {kwargs['width']:g})"
         note = (f"{params:,} params, {NUM_SPEAKERS} speakers, TF {tf.__version__}, CPU, "
                 "no XLA")
         separate = tf.function(lambda x, m=model: m(x, training=False))

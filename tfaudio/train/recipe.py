@@ -663,17 +663,6 @@ def _check_format(recipe: Recipe) -> None:
     if d.targets == "separation" or m.name == SEPARATION_MODEL:
         _check_separation(recipe)
         return
-    if m.mask_init not in ("glorot", "even"):
-        raise RecipeError(f"{src}: model.mask_init = {m.mask_init!r} must be 'glorot' or "
-                          "'even'")
-    if m.head_width < 0:
-        raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be > 0 (0: "
-                          "model.width)")
-    win, hop = m.window_ms * d.sample_rate / 1000, m.hop_ms * d.sample_rate / 1000
-    if not (m.window_ms > 0 and 1 <= round(hop) <= round(win)):
-        raise RecipeError(f"{src}: model.window_ms = {m.window_ms!r} and model.hop_ms = "
-                          f"{m.hop_ms!r} must give a window of at least one hop at "
-                          f"{d.sample_rate} Hz")
     if d.crop_seconds:
         raise RecipeError(f"{src}: data.crop_seconds applies to data.targets = 'speaker'; "
                           "set it to [] (clips are cut to data.clip_seconds)")
@@ -861,7 +850,7 @@ def _check_separation(recipe: Recipe) -> None:
         raise RecipeError(f"{src}: model.mask_init = {m.mask_init!r} must be 'glorot' or "
                           "'even'")
     if m.head_width < 0:
-        raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be > 0 (0: "
+        raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be >= 0 (0: "
                           "model.width)")
     win, hop = m.window_ms * d.sample_rate / 1000, m.hop_ms * d.sample_rate / 1000
     if not (m.window_ms > 0 and 1 <= round(hop) <= round(win)):
