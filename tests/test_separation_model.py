@@ -62,7 +62,8 @@ def test_identity_mask_gives_the_mixture_back():
 def test_keras_round_trip(tmp_path):
     import keras
 
-    m = looking_to_listen_audio(width=0.125, seconds=1.0, merge="sum")
+    m = looking_to_listen_audio(width=0.125, seconds=1.0, merge="sum", mask_init="even",
+                                magnitude_input=True)
     x = np.random.default_rng(1).normal(0, 0.1, (1, 16000)).astype(np.float32)
     path = str(tmp_path / "l2l.keras")
     m.save(path)
