@@ -96,6 +96,20 @@ def test_channels_complex_round_trip_exact():
 
 
 # ------------------------------------------------------------------------------ masks
+def test_channels_with_magnitude_is_hypot_with_finite_gradient_at_zero():
+    x = np.random.default_rng(3).normal(size=(2, 5, 7, 2)).astype(np.float32)
+    x[0, 0, 0] = 0.0
+    out = ops.channels_with_magnitude(x).numpy()
+    np.testing.assert_array_equal(out[..., :2], x)
+    np.testing.assert_allclose(out[..., 2], np.hypot(x[..., 0], x[..., 1]), rtol=1e-6,
+                               atol=2e-6)  # sqrt(eps = 1e-12) = 1e-6 at 0
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf.reduce_sum(ops.channels_with_magnitude(xt))
+    assert np.all(np.isfinite(tape.gradient(y, xt).numpy()))
+
+
 def test_crm_definition_and_compression():
     s, y = _random_stft(seed=3), _random_stft(seed=4)
     raw = ops.complex_ratio_mask(s, y, k=None).numpy()

@@ -84,7 +84,7 @@ def test_head_width_and_magnitude_channel_change_only_their_layers():
     assert mag.count_params() - base.count_params() == 7 * 16
     x = np.zeros([1, 3, 4, 2], np.float32)
     x[0, 1, 2] = [3.0, -4.0]
-    from tfaudio.models.separation import ChannelMagnitude
+    from tfaudio.layers import ChannelMagnitude
     out = np.asarray(ChannelMagnitude()(x))
     np.testing.assert_allclose(out[..., :2], x)
     np.testing.assert_allclose(out[0, 1, 2, 2], 5.0, rtol=1e-6)

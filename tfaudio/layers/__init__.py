@@ -19,6 +19,7 @@ from tfaudio.layers.base import AudioLayer
 from tfaudio.layers.features import MFCC, RMS, Delta, LogMelToMFCC, UtteranceNorm
 from tfaudio.layers.masks import (
     ApplyComplexMask,
+    ChannelMagnitude,
     ChannelsToComplex,
     ComplexToChannels,
     PowerLawCompression,
@@ -40,6 +41,7 @@ __all__ = [
     "AddNoise",
     "ApplyComplexMask",
     "ChannelsToComplex",
+    "ChannelMagnitude",
     "ComplexToChannels",
     "PowerLawCompression",
     "AugmentationLayer",

@@ -141,6 +141,29 @@ class PowerLawCompression(_ChannelsLayer):
 
 
 @register
+class ChannelMagnitude(_ChannelsLayer):
+    """Appends the magnitude as a third channel: ``(re, im)`` -> ``(re, im, |.|)``
+    (:func:`tfaudio.ops.channels_with_magnitude`): a phase-free view of the spectrum
+    beside its real and imaginary parts.
+
+    Input shape: ``(batch, frames, bins[, channels], 2)`` (real, imag).
+    Output shape: ``(batch, frames, bins[, channels], 3)``, in the compute dtype.
+
+    Example:
+        >>> ChannelMagnitude()(tf.zeros([1, 51, 257, 2])).shape
+        TensorShape([1, 51, 257, 3])
+    """
+
+    def call(self, inputs):
+        return self._output(masks.channels_with_magnitude(self._float32(inputs)))
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        self._check_rank(input_shape)
+        return input_shape[:-1] + (3,)
+
+
+@register
 class ApplyComplexMask(AudioLayer):
     """Multiplies a mixture by a complex ratio mask, both in the real/imag channels layout.
 

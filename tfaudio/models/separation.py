@@ -114,26 +114,6 @@ class MaskBound(keras.layers.Layer):
         return {**super().get_config(), "k": self.k}
 
 
-@keras.saving.register_keras_serializable(package="tfaudio")
-class ChannelMagnitude(keras.layers.Layer):
-    """Appends the magnitude of real/imaginary channels as a third channel:
-    ``(..., 2)`` -> ``(..., 3)`` = ``(re, im, sqrt(re^2 + im^2))``.
-
-    Example:
-        >>> ChannelMagnitude()(tf.constant([[3.0, 4.0]])).numpy().tolist()
-        [[3.0, 4.0, 5.0]]
-    """
-
-    def call(self, inputs):
-        # + 1e-12: a finite gradient at 0 (silence)
-        mag = keras.ops.sqrt(keras.ops.sum(keras.ops.square(inputs), axis=-1, keepdims=True)
-                             + 1e-12)
-        return keras.ops.concatenate([inputs, mag], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 3)
-
-
 def stft_settings(sample_rate: int = SAMPLE_RATE, window_ms: float = WINDOW_MS,
                   hop_ms: float = HOP_MS) -> dict:
     """The model's STFT at ``sample_rate``: Hann windows of ``window_ms`` (the paper's
@@ -207,7 +187,7 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     mix = L.ComplexToChannels(name="mixture_channels")(spec)  # (b, frames, bins, 2)
     x = L.PowerLawCompression(power, name="power_law")(mix)
     if magnitude_input:
-        x = ChannelMagnitude(name="with_magnitude")(x)
+        x = L.ChannelMagnitude(name="with_magnitude")(x)
     for i, (kernel, dilation, filters) in enumerate(AUDIO_STREAM, start=1):
         x = keras.layers.Conv2D(filters or _scaled(FILTERS, width), kernel,
                                 dilation_rate=dilation, padding="same",

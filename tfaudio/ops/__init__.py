@@ -34,6 +34,7 @@ from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_fil
 from tfaudio.ops.masks import (
     apply_complex_mask,
     channels_to_complex,
+    channels_with_magnitude,
     complex_ratio_mask,
     complex_to_channels,
     compress_mask,
@@ -102,6 +103,7 @@ __all__ = [
     "compress_mask",
     "ideal_binary_mask",
     "ideal_ratio_mask",
+    "channels_with_magnitude",
     "power_law_channels",
     "power_law_compress",
     "power_law_decompress",

@@ -126,6 +126,19 @@ def power_law_channels(channels: Any, power: float = 0.3) -> tf.Tensor:
     return tf.stack([re, im], axis=-1)
 
 
+def channels_with_magnitude(channels: Any, eps: float = 1e-12) -> tf.Tensor:
+    """Appends the magnitude to the real/imag channels layout: ``(..., 2)`` -> ``(..., 3)``
+    = ``(re, im, sqrt(re^2 + im^2 + eps))``; ``eps`` keeps the gradient finite at 0.
+
+    Example:
+        >>> channels_with_magnitude(tf.constant([3.0, 4.0])).numpy().tolist()
+        [3.0, 4.0, 5.0]
+    """
+    x = _as_channels(channels, "channels")
+    mag = tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True) + eps)
+    return tf.concat([x, mag], axis=-1)
+
+
 # ------------------------------------------------------------------------------ compression
 
 
