@@ -12,12 +12,27 @@ def test_bench_separation_quick():
     assert "separation" in available_suites()
     rows = suite.run(quick=True)
     assert [r["config"] for r in rows] == [
-        "cpu (8 kHz, width 0.0833): batch 1 x 1s",
-        "cpu (8 kHz, width 0.0833): batch 2 x 1s",
-        "cpu (8 kHz, width 0.0833): separate_long 1 x 4s (1s windows, 50% overlap)"]
+        "cpu (8 kHz, width 0.64): batch 1 x 1s",
+        "cpu (8 kHz, width 0.64): batch 2 x 1s",
+        "cpu (8 kHz, width 0.64): separate_long 1 x 4s (1s windows, 50% overlap)"]
     for r in rows:
         assert r["suite"] == "separation" and r["impl"] == "tfaudio" and r["mode"] == "graph"
         assert r["seconds"] > 0 and r["params"] > 0
         assert math.isfinite(r["xrealtime"]) and r["xrealtime"] > 0
         assert math.isclose(r["xrealtime"], r["audio_seconds"] / r["seconds"])
     assert [r["audio_seconds"] for r in rows] == [1.0, 2.0, 4.0]
+
+
+def test_cpu_config_is_the_small_recipe():
+    """The benchmarked CPU model is models/separation_small.toml's model."""
+    import os
+
+    from tfaudio.benchmarks.separation import SMALL
+    from tfaudio.train import recipe as R
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    small = R.load(os.path.join(root, "models", "separation_small.toml"))
+    assert small.data.sample_rate == 8000
+    for key, value in SMALL.items():
+        assert getattr(small.model, key) == value, key
+    assert small.model.head_width == 0.0  # the builder's default: width

@@ -9,19 +9,25 @@ import pytest
 from tfaudio.models.separation import AUDIO_STREAM, looking_to_listen_audio
 
 
-def _table_count(width: float = 1.0, bins: int = 257, speakers: int = 2) -> int:
+def _table_count(width: float = 1.0, bins: int = 257, speakers: int = 2,
+                 conv_layers: int = 15, channels: int = 2, input_norm: bool = False,
+                 head_width: float | None = None, mask: str = "complex") -> int:
     """Trainable parameters recomputed from the paper's Table 1 (audio stream) + BLSTM +
-    3 FC + the mask layer; conv biases and batch-norm gamma/beta included."""
-    f, u, fc = round(96 * width), round(400 * width), round(600 * width)
-    total, c_in = 0, 2
-    for (kh, kw), _, filters in AUDIO_STREAM:
+    3 FC + the mask layer; conv biases and batch-norm gamma/beta included. With
+    ``conv_layers`` < 15 the first ``conv_layers - 1`` rows and the bottleneck stay."""
+    head = width if head_width is None else head_width
+    f, u, fc = round(96 * width), round(400 * head), round(600 * head)
+    total, c_in = 2 * bins * channels if input_norm else 0, channels
+    stream = AUDIO_STREAM[:conv_layers - 1] + AUDIO_STREAM[-1:] if conv_layers else ()
+    for (kh, kw), _, filters in stream:
         c_out = filters or f
         total += kh * kw * c_in * c_out + c_out + 2 * c_out
         c_in = c_out
-    lstm_in = 8 * bins
+    lstm_in = c_in * bins
     total += 2 * 4 * u * (lstm_in + u + 1)
     total += (2 * u) * fc + fc + 2 * (fc * fc + fc)
-    total += fc * bins * speakers * 2 + bins * speakers * 2
+    parts = 2 if mask == "complex" else 1  # real and imaginary, or a real ratio
+    total += (fc + 1) * bins * speakers * parts
     return total
 
 
@@ -59,16 +65,33 @@ def test_identity_mask_gives_the_mixture_back():
     assert np.abs(out[:, 1]).max() < 1e-6
 
 
+def test_ratio_head_gives_the_mixture_back():
+    """``mask="ratio"`` with the mask layer's bias at +-30 (sigmoid 1 and 0): the mixture
+    and silence come back, whatever the input channels (measured 2e-7)."""
+    m = looking_to_listen_audio(width=0.125, seconds=1.0, mask="ratio", conv_layers=0,
+                                complex_input=False, magnitude_input=True)
+    layer = m.get_layer("masks")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([np.zeros_like(kernel), np.tile([30.0, -30.0], 257).astype("float32")])
+    x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype(np.float32)
+    out = np.asarray(m(x))
+    np.testing.assert_allclose(out[:, 0], x, atol=2e-5)
+    assert np.abs(out[:, 1]).max() < 1e-6
+
+
 def test_keras_round_trip(tmp_path):
     import keras
 
-    m = looking_to_listen_audio(width=0.125, seconds=1.0, merge="sum", mask_init="even",
-                                magnitude_input=True)
     x = np.random.default_rng(1).normal(0, 0.1, (1, 16000)).astype(np.float32)
-    path = str(tmp_path / "l2l.keras")
-    m.save(path)
-    again = keras.saving.load_model(path)
-    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(m(x)), atol=1e-6)
+    for i, kwargs in enumerate([{"conv_layers": 3, "magnitude_input": True},
+                                {"conv_layers": 0, "magnitude_input": True,
+                                 "complex_input": False, "mask": "ratio"}]):
+        m = looking_to_listen_audio(width=0.125, seconds=1.0, merge="sum", mask_init="even",
+                                    input_norm=True, **kwargs)
+        path = str(tmp_path / f"l2l{i}.keras")
+        m.save(path)
+        again = keras.saving.load_model(path)
+        np.testing.assert_allclose(np.asarray(again(x)), np.asarray(m(x)), atol=1e-6)
 
 
 def test_head_width_and_magnitude_channel_change_only_their_layers():
@@ -102,12 +125,50 @@ def test_window_and_hop_set_the_stft():
     assert m.get_layer("stft").output.shape[1:] == (32, 257)  # centred: 1 + 8000 // 256
 
 
-@pytest.mark.parametrize("speakers", [2, 3])
-def test_even_mask_init_splits_the_mixture(speakers):
+@pytest.mark.parametrize("conv_layers, channels, norm, mask", [
+    (0, 3, True, "complex"), (3, 2, True, "ratio"), (1, 3, False, "complex"),
+    (0, 1, True, "ratio"), (15, 1, False, "complex")])
+def test_conv_layers_inputs_and_heads_follow_the_table(conv_layers, channels, norm, mask):
+    """``conv_layers``, the input channels (1: magnitude alone, 2: real and imaginary, 3:
+    both), ``input_norm`` and the mask head change exactly their layers' parameters."""
+    m = looking_to_listen_audio(width=0.125, head_width=0.25, seconds=1.0,
+                                conv_layers=conv_layers, magnitude_input=channels != 2,
+                                complex_input=channels != 1, input_norm=norm, mask=mask)
+    trainable = sum(int(np.prod(w.shape)) for w in m.trainable_weights)
+    assert trainable == _table_count(0.125, conv_layers=conv_layers, channels=channels,
+                                     input_norm=norm, head_width=0.25, mask=mask)
+    convs = sorted(int(w.name[4:]) for w in m.layers if w.name.startswith("conv"))
+    assert convs == ([*range(1, conv_layers), 15] if conv_layers else [])
+    features = m.get_layer("frame_features").output.shape[-1]
+    assert features == (8 if conv_layers else channels) * 257
+
+
+def test_input_norm_standardises_every_bin_and_channel():
+    """In training, ``input_norm`` maps each bin's compressed real, imaginary and
+    magnitude channel to mean 0, variance 1 over batch and frames: ``(x - mean) /
+    sqrt(var + 1e-3)`` with the batch's statistics (Keras' epsilon)."""
+    import keras
+
+    m = looking_to_listen_audio(width=0.125, seconds=1.0, conv_layers=0, input_norm=True,
+                                magnitude_input=True)
+    probe = keras.Model(m.input, [m.get_layer("with_magnitude").output,
+                                  m.get_layer("input_bins").output])
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(0, 0.01, (4, 16000)), axis=1).astype(np.float32)  # 1/f^2
+    raw, normed = (np.asarray(t) for t in probe(x, training=True))
+    spread = raw[..., 2].std(axis=(0, 1))
+    assert spread.max() / spread.min() > 2  # the bins' scales differ before
+    expect = (raw - raw.mean(axis=(0, 1))) / np.sqrt(raw.var(axis=(0, 1)) + 1e-3)
+    np.testing.assert_allclose(normed, expect, atol=2e-3)
+
+
+@pytest.mark.parametrize("speakers, mask", [(2, "complex"), (3, "complex"), (2, "ratio"),
+                                           (3, "ratio")])
+def test_even_mask_init_splits_the_mixture(speakers, mask):
     """``mask_init="even"``: a fresh model returns about mixture / speakers for every
     speaker (mask weights of sd 1e-3 leave a small deviation; measured under 2 %)."""
     m = looking_to_listen_audio(num_speakers=speakers, width=0.125, seconds=1.0,
-                                mask_init="even")
+                                mask_init="even", mask=mask)
     x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype(np.float32)
     out = np.asarray(m(x))
     for k in range(speakers):
@@ -124,6 +185,10 @@ def test_even_mask_init_splits_the_mixture(speakers):
     ({"seconds": 0.01}, "shorter than one 512-point FFT"),
     ({"head_width": -1.0}, "head_width"),
     ({"mask_init": "zeros"}, "mask_init"),
+    ({"conv_layers": 16}, "conv_layers"),
+    ({"mask": "binary"}, "mask"),
+    ({"complex_input": False}, "no input channel"),
+    ({"conv_layers": -1}, "conv_layers"),
     ({"window_ms": 10.0, "hop_ms": 20.0}, "1 <= hop <= window"),
     ({"window_ms": 0.0}, "window_ms"),
 ])

@@ -155,11 +155,15 @@ def test_separation_recipes_load_and_round_trip():
     ("data.crop_seconds=[1.0, 2.0]", "data.crop_seconds applies to data.targets = 'speaker'"),
     ("model.mask_init=\"ones\"", "model.mask_init = 'ones' must be 'glorot' or 'even'"),
     ("model.head_width=-0.5", "model.head_width = -0.5 must be >= 0"),
+    ("model.conv_layers=16", "model.conv_layers = 16 must be in 0..15"),
+    ("model.mask=\"binary\"", "model.mask = 'binary' must be 'complex' or 'ratio'"),
+    (("model.complex_input=false", "model.magnitude_input=false"),
+     "model.complex_input = false needs model.magnitude_input = true"),
     ("model.hop_ms=80.0", "model.hop_ms = 80.0 must give a window of at least one hop"),
 ])
 def test_separation_recipe_errors(override, message):
     with pytest.raises(R.RecipeError, match=message):
-        R.load(SMALL_TOML, [override])
+        R.load(SMALL_TOML, [override] if isinstance(override, str) else list(override))
 
 
 # ----------------------------------------------------------------- a tiny run

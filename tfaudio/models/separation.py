@@ -50,6 +50,15 @@ Choices where the paper is silent or that differ (documented, all arguments):
   speaker (zero-mean weights of standard deviation 1e-3 and that bias), so a fresh model
   outputs the mixture split evenly; ``"glorot"`` (default) is Keras' default, whose
   initial masks are around 10x (the head's ``10 z`` before saturation).
+- ``conv_layers`` keeps the first ``conv_layers - 1`` rows of the table and the
+  8-filter bottleneck; ``conv_layers=0`` leaves the stack out and the BLSTM reads the
+  input channels of every bin (an audio-only BLSTM mask estimator, the recurrent half of
+  the paper's model, like the uPIT-BLSTM of Kolbaek et al. 2017). On two CPU cores the
+  conv stack costs most of each step.
+- ``input_norm=True`` batch-normalises the compressed input, each bin and channel on its
+  own: the compressed magnitudes differ by bin by an order of magnitude, which the
+  paper's first convolution (followed by batch norm) absorbs but a BLSTM reading the bins
+  directly does not.
 
 Parameter count at ``width=1``, 257 bins, 2 speakers (``concat``): 12,517,508 trainable
 (+ 2,704 batch-norm statistics; 7.86 M of it the BLSTM); the paper does not state one,
@@ -114,6 +123,29 @@ class MaskBound(keras.layers.Layer):
         return {**super().get_config(), "k": self.k}
 
 
+@keras.saving.register_keras_serializable(package="tfaudio")
+class RatioMask(keras.layers.Layer):
+    """A real mask in ``(0, 1)`` written as complex mask channels: ``(sigmoid(z), 0)``.
+
+    The ratio-mask head (Wang et al. 2014's ideal ratio mask is its target range): it
+    scales each bin of the mixture's complex STFT and keeps the mixture's phase.
+
+    Input shape: any ``(...)``; output shape ``(..., 2)`` (real, imaginary), in the
+    compute dtype.
+
+    Example:
+        >>> RatioMask()(tf.constant([0.0])).numpy().tolist()
+        [[0.5, 0.0]]
+    """
+
+    def call(self, inputs):
+        mask = keras.ops.sigmoid(inputs)
+        return keras.ops.stack([mask, keras.ops.zeros_like(mask)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 2)
+
+
 def stft_settings(sample_rate: int = SAMPLE_RATE, window_ms: float = WINDOW_MS,
                   hop_ms: float = HOP_MS) -> dict:
     """The model's STFT at ``sample_rate``: Hann windows of ``window_ms`` (the paper's
@@ -138,6 +170,8 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
                             dropout: float = 0.0, window_ms: float = WINDOW_MS,
                             hop_ms: float = HOP_MS, head_width: float | None = None,
                             magnitude_input: bool = False, mask_init: str = "glorot",
+                            conv_layers: int = len(AUDIO_STREAM), input_norm: bool = False,
+                            complex_input: bool = True, mask: str = "complex",
                             name: str | None = None) -> keras.Model:
     """The audio-only Looking-to-Listen separator: waveform -> one waveform per speaker.
 
@@ -155,7 +189,16 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
         head_width: multiplier of the LSTM and fully connected units (``None``: ``width``).
         magnitude_input: add ``|S|^power`` as a third input channel.
         mask_init: ``"glorot"`` (Keras' default) or ``"even"`` (every mask starts at
-            ``1 / num_speakers``).
+            ``1 / num_speakers``; a single speaker's ratio mask at 0.5).
+        conv_layers: how many conv layers of the audio stream run: the first
+            ``conv_layers - 1`` rows of the table, then the 8-filter bottleneck (conv15);
+            0 leaves the stack out (the BLSTM reads every bin's input channels).
+        input_norm: batch-normalise the compressed input, each bin and channel on its
+            own (statistics over the batch and the frames).
+        complex_input: the compressed real and imaginary parts as input channels; with
+            ``False`` the compressed magnitude alone (needs ``magnitude_input=True``).
+        mask: ``"complex"`` (the paper's bounded cRM per speaker) or ``"ratio"`` (a real
+            mask in (0, 1) per bin and speaker, :class:`RatioMask`; the mixture's phase).
         name: the model's name.
 
     Returns:
@@ -172,8 +215,16 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     sample_rate = _checks.positive_int("sample_rate", sample_rate)
     merge = _checks.one_of("merge", merge, ("concat", "sum"))
     mask_init = _checks.one_of("mask_init", mask_init, ("glorot", "even"))
+    mask = _checks.one_of("mask", mask, ("complex", "ratio"))
+    if not (complex_input or magnitude_input):
+        raise ValueError("complex_input=False and magnitude_input=False leave the model no "
+                         "input channel; set at least one of them to True")
     head_width = width if head_width is None else _checks.positive_float("head_width",
                                                                           head_width)
+    conv_layers = _checks.non_negative_int("conv_layers", conv_layers)
+    if conv_layers > len(AUDIO_STREAM):
+        raise ValueError(f"conv_layers={conv_layers} is out of range: the audio stream has "
+                         f"{len(AUDIO_STREAM)} conv layers (allowed 0..{len(AUDIO_STREAM)})")
     samples = int(round(seconds * sample_rate))
     stft = stft_settings(sample_rate, window_ms, hop_ms)
     n_fft, hop, win = stft["n_fft"], stft["hop_length"], stft["win_length"]
@@ -185,17 +236,30 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     wave = keras.Input((samples,), name="mixture")
     spec = L.STFT(n_fft=n_fft, hop_length=hop, win_length=win, name="stft")(wave)
     mix = L.ComplexToChannels(name="mixture_channels")(spec)  # (b, frames, bins, 2)
-    x = L.PowerLawCompression(power, name="power_law")(mix)
-    if magnitude_input:
-        x = L.ChannelMagnitude(name="with_magnitude")(x)
-    for i, (kernel, dilation, filters) in enumerate(AUDIO_STREAM, start=1):
+    if complex_input:
+        x = L.PowerLawCompression(power, name="power_law")(mix)
+        if magnitude_input:
+            x = L.ChannelMagnitude(name="with_magnitude")(x)
+        channels = 3 if magnitude_input else 2
+    else:  # |S|^p alone, from the same STFT settings
+        x = L.Spectrogram(n_fft=n_fft, hop_length=hop, win_length=win, power=power,
+                          name="magnitude")(wave)
+        x = keras.layers.Reshape((-1, bins, 1), name="magnitude_channel")(x)
+        channels = 1
+    if input_norm:
+        x = keras.layers.Reshape((-1, bins * channels), name="input_flat")(x)
+        x = keras.layers.BatchNormalization(name="input_norm")(x)
+        x = keras.layers.Reshape((-1, bins, channels), name="input_bins")(x)
+    stream = AUDIO_STREAM[:conv_layers - 1] + AUDIO_STREAM[-1:] if conv_layers else ()
+    for i, (kernel, dilation, filters) in enumerate(stream, start=1):
+        i = len(AUDIO_STREAM) if i == len(stream) else i  # the bottleneck stays conv15
         x = keras.layers.Conv2D(filters or _scaled(FILTERS, width), kernel,
                                 dilation_rate=dilation, padding="same",
                                 name=f"conv{i}")(x)
         x = keras.layers.BatchNormalization(name=f"bn{i}")(x)
         x = keras.layers.ReLU(name=f"relu{i}")(x)
-    frames_features = AUDIO_STREAM[-1][2] * bins
-    x = keras.layers.Reshape((-1, frames_features), name="frame_features")(x)
+        channels = int(x.shape[-1])
+    x = keras.layers.Reshape((-1, channels * bins), name="frame_features")(x)
     x = keras.layers.Bidirectional(
         keras.layers.LSTM(_scaled(LSTM_UNITS, head_width), return_sequences=True),
         merge_mode=merge, name="blstm")(x)
@@ -205,15 +269,23 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout{i}")(x)
     init = {}
-    if mask_init == "even":  # mask = z / C after the head's tanh and the uncompression
-        even = np.tile(np.array([MASK_STEEPNESS / num_speakers, 0.0], "float32"),
-                       bins * num_speakers)
+    if mask_init == "even":  # every mask starts at 1 / num_speakers + 0j
+        even = (np.log(1.0 / max(num_speakers - 1, 1)) if mask == "ratio"  # sigmoid^-1
+                else np.array([MASK_STEEPNESS / num_speakers, 0.0]))  # z / C after tanh
         init = {"kernel_initializer": keras.initializers.RandomNormal(stddev=1e-3),
-                "bias_initializer": keras.initializers.Constant(even)}
-    x = keras.layers.Dense(bins * num_speakers * 2, name="masks", **init)(x)
-    x = keras.layers.Reshape((-1, bins, num_speakers, 2), name="per_speaker")(x)
-    mask = MaskBound(MASK_BOUND, name="bounded")(x)
-    est = L.ApplyComplexMask(k=MASK_BOUND, c=MASK_STEEPNESS, name="apply_mask")([mask, mix])
+                "bias_initializer": keras.initializers.Constant(
+                    np.tile(even, bins * num_speakers).astype("float32"))}
+    if mask == "ratio":
+        x = keras.layers.Dense(bins * num_speakers, name="masks", **init)(x)
+        x = keras.layers.Reshape((-1, bins, num_speakers), name="per_speaker")(x)
+        ratio = RatioMask(name="ratio")(x)
+        est = L.ApplyComplexMask(k=None, name="apply_mask")([ratio, mix])
+    else:
+        x = keras.layers.Dense(bins * num_speakers * 2, name="masks", **init)(x)
+        x = keras.layers.Reshape((-1, bins, num_speakers, 2), name="per_speaker")(x)
+        bounded = MaskBound(MASK_BOUND, name="bounded")(x)
+        est = L.ApplyComplexMask(k=MASK_BOUND, c=MASK_STEEPNESS,
+                                 name="apply_mask")([bounded, mix])
     est = L.ChannelsToComplex(name="estimate")(est)  # (b, frames, bins, speakers)
     out = L.InverseSTFT(n_fft=n_fft, hop_length=hop, win_length=win, length=samples,
                         name="istft")(est)  # (b, samples, speakers)

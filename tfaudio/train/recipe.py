@@ -227,8 +227,11 @@ class Model:
     ``"power_law"``: the paper's compressed-spectrogram L2), the STFT's ``window_ms`` and
     ``hop_ms`` (the paper's 25 / 10), ``head_width`` (LSTM and fully connected units; 0 =
     ``width``), ``magnitude_input`` (the compressed magnitude as a third input channel)
-    and ``mask_init`` (``"glorot"`` or ``"even"``: masks start at ``1 / num_sources``);
-    it reads no ``[frontend]`` or ``[augment]``.
+    ``mask_init`` (``"glorot"`` or ``"even"``: masks start at ``1 / num_sources``),
+    ``conv_layers`` (how many of the 15 conv layers run; 0: none), ``input_norm``
+    (batch norm on each bin and channel of the compressed input), ``complex_input``
+    (``false``: the compressed magnitude alone) and ``mask`` (``"complex"``: the bounded
+    cRM; ``"ratio"``: a real mask in (0, 1)); it reads no ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -266,6 +269,10 @@ class Model:
     head_width: float = 0.0
     magnitude_input: bool = False
     mask_init: str = "glorot"
+    conv_layers: int = 15
+    input_norm: bool = False
+    complex_input: bool = True
+    mask: str = "complex"
 
 
 @dataclass
@@ -849,6 +856,14 @@ def _check_separation(recipe: Recipe) -> None:
     if m.mask_init not in ("glorot", "even"):
         raise RecipeError(f"{src}: model.mask_init = {m.mask_init!r} must be 'glorot' or "
                           "'even'")
+    if m.mask not in ("complex", "ratio"):
+        raise RecipeError(f"{src}: model.mask = {m.mask!r} must be 'complex' or 'ratio'")
+    if not (m.complex_input or m.magnitude_input):
+        raise RecipeError(f"{src}: model.complex_input = false needs model.magnitude_input "
+                          "= true (the model needs at least one input channel)")
+    if not 0 <= m.conv_layers <= 15:
+        raise RecipeError(f"{src}: model.conv_layers = {m.conv_layers!r} must be in 0..15 "
+                          "(the audio stream's conv layers; 0: none)")
     if m.head_width < 0:
         raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be >= 0 (0: "
                           "model.width)")

@@ -58,7 +58,10 @@ def build_separation(recipe: Recipe, seconds: float | None = None) -> keras.Mode
                                    dropout=m.dropout, window_ms=m.window_ms,
                                    hop_ms=m.hop_ms, head_width=m.head_width or None,
                                    magnitude_input=m.magnitude_input,
-                                   mask_init=m.mask_init, name=recipe.name)
+                                   mask_init=m.mask_init, conv_layers=m.conv_layers,
+                                   input_norm=m.input_norm,
+                                   complex_input=m.complex_input, mask=m.mask,
+                                   name=recipe.name)
 
 
 def at_length(model: keras.Model, recipe: Recipe, seconds: float) -> keras.Model:
