@@ -226,7 +226,7 @@ class Model:
     directions), ``dropout``, ``loss`` (``"si_sdr"``: permutation-invariant SI-SDR;
     ``"power_law"``: the paper's compressed-spectrogram L2), the STFT's ``window_ms`` and
     ``hop_ms`` (the paper's 25 / 10), ``head_width`` (LSTM and fully connected units; 0 =
-    ``width``), ``magnitude_input`` (the compressed magnitude as a third input channel)
+    ``width``), ``magnitude_input`` (the compressed magnitude as a third input channel),
     ``mask_init`` (``"glorot"`` or ``"even"``: masks start at ``1 / num_sources``),
     ``conv_layers`` (how many of the 15 conv layers run; 0: none), ``input_norm``
     (batch norm on each bin and channel of the compressed input), ``complex_input``
