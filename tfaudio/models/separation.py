@@ -56,12 +56,13 @@ Choices where the paper is silent or that differ (documented, all arguments):
   the paper's model, like the uPIT-BLSTM of Kolbaek, Yu, Tan and Jensen, IEEE/ACM TASLP
   2017). On two CPU cores the conv stack costs most of each step.
 - ``input_norm=True`` batch-normalises the compressed input, each bin and channel on its
-  own: the compressed magnitudes differ by bin by an order of magnitude, which the
-  paper's first convolution (followed by batch norm) absorbs but a BLSTM reading the bins
-  directly does not.
+  own: on the synthetic two-speaker mixtures the bins' compressed magnitudes differ in
+  mean by up to 2.3x and in spread by up to 4x, which the paper's first convolution
+  (followed by batch norm) absorbs but a BLSTM reading the bins directly does not.
 - ``complex_input=False`` (with ``magnitude_input=True``) feeds the compressed magnitude
   alone: without the conv stack, the real and imaginary parts triple the BLSTM's input
-  and, on the synthetic speakers, slowed learning (``models/README.md``).
+  and, on two CPU cores, nearly doubled the time per training step
+  (``models/README.md``).
 - ``mask="ratio"`` replaces the cRM head by a real mask in (0, 1) per bin and speaker
   (:class:`RatioMask`), which keeps the mixture's phase: its ceiling is the ideal ratio
   mask's, and it learned faster than the bounded cRM on a small budget.
