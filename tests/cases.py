@@ -286,6 +286,8 @@ CASES: list[Case] = [
          kind="channels", time=4000, lengths=(1, 40), skip=frozenset({"multichannel"})),
     Case("channel_magnitude", lambda **kw: L.ChannelMagnitude(**kw), kind="channels",
          time=4000, lengths=(1, 2, 40), skip=frozenset({"multichannel"})),
+    Case("channel_magnitude_only", lambda **kw: L.ChannelMagnitude(parts=False, **kw),
+         kind="channels", time=4000, lengths=(1, 40), skip=frozenset({"multichannel"})),
     Case("apply_complex_mask", lambda **kw: L.ApplyComplexMask(k=10.0, c=0.1, **kw),
          kind="mask_and_mixture", time=4000, lengths=(1, 2, 40),
          skip=frozenset({"multichannel"})),

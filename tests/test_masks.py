@@ -110,6 +110,14 @@ def test_channels_with_magnitude_is_hypot_with_finite_gradient_at_zero():
     assert np.all(np.isfinite(tape.gradient(y, xt).numpy()))
 
 
+def test_channel_magnitude_is_hypot_and_the_third_channel():
+    x = np.random.default_rng(4).normal(size=(2, 5, 7, 2)).astype(np.float32)
+    out = ops.channel_magnitude(x).numpy()
+    assert out.shape == (2, 5, 7, 1)
+    np.testing.assert_allclose(out[..., 0], np.hypot(x[..., 0], x[..., 1]), rtol=1e-6)
+    np.testing.assert_array_equal(out, ops.channels_with_magnitude(x).numpy()[..., 2:])
+
+
 def test_crm_definition_and_compression():
     s, y = _random_stft(seed=3), _random_stft(seed=4)
     raw = ops.complex_ratio_mask(s, y, k=None).numpy()

@@ -144,23 +144,36 @@ class PowerLawCompression(_ChannelsLayer):
 class ChannelMagnitude(_ChannelsLayer):
     """Appends the magnitude as a third channel: ``(re, im)`` -> ``(re, im, |.|)``
     (:func:`tfaudio.ops.channels_with_magnitude`): a phase-free view of the spectrum
-    beside its real and imaginary parts.
+    beside its real and imaginary parts; with ``parts=False`` the magnitude alone,
+    ``(|.|,)`` (:func:`tfaudio.ops.channel_magnitude`).
+
+    Args:
+        parts: keep the real and imaginary parts before the magnitude.
 
     Input shape: ``(batch, frames, bins[, channels], 2)`` (real, imag).
-    Output shape: ``(batch, frames, bins[, channels], 3)``, in the compute dtype.
+    Output shape: ``(batch, frames, bins[, channels], 3)`` (``1`` with ``parts=False``),
+    in the compute dtype.
 
     Example:
         >>> ChannelMagnitude()(tf.zeros([1, 51, 257, 2])).shape
         TensorShape([1, 51, 257, 3])
     """
 
+    def __init__(self, parts: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.parts = bool(parts)
+
     def call(self, inputs):
-        return self._output(masks.channels_with_magnitude(self._float32(inputs)))
+        fn = masks.channels_with_magnitude if self.parts else masks.channel_magnitude
+        return self._output(fn(self._float32(inputs)))
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
         self._check_rank(input_shape)
-        return input_shape[:-1] + (3,)
+        return input_shape[:-1] + (3 if self.parts else 1,)
+
+    def get_config(self):
+        return {**super().get_config(), "parts": self.parts}
 
 
 @register

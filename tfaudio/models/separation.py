@@ -243,16 +243,10 @@ def looking_to_listen_audio(num_speakers: int = 2, seconds: float = 3.0,
     wave = keras.Input((samples,), name="mixture")
     spec = L.STFT(n_fft=n_fft, hop_length=hop, win_length=win, name="stft")(wave)
     mix = L.ComplexToChannels(name="mixture_channels")(spec)  # (b, frames, bins, 2)
-    if complex_input:
-        x = L.PowerLawCompression(power, name="power_law")(mix)
-        if magnitude_input:
-            x = L.ChannelMagnitude(name="with_magnitude")(x)
-        channels = 3 if magnitude_input else 2
-    else:  # |S|^p alone, from the same STFT settings
-        x = L.Spectrogram(n_fft=n_fft, hop_length=hop, win_length=win, power=power,
-                          name="magnitude")(wave)
-        x = keras.layers.Reshape((-1, bins, 1), name="magnitude_channel")(x)
-        channels = 1
+    x = L.PowerLawCompression(power, name="power_law")(mix)
+    channels = (2 if complex_input else 0) + (1 if magnitude_input else 0)
+    if magnitude_input:  # |S|^p: the magnitude of the compressed channels
+        x = L.ChannelMagnitude(parts=complex_input, name="with_magnitude")(x)
     if input_norm:
         x = keras.layers.Reshape((-1, bins * channels), name="input_flat")(x)
         x = keras.layers.BatchNormalization(name="input_norm")(x)

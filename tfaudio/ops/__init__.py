@@ -33,6 +33,7 @@ from tfaudio.ops.features import (
 from tfaudio.ops.filters import dct_matrix, fft_frequencies, get_window, mel_filterbank
 from tfaudio.ops.masks import (
     apply_complex_mask,
+    channel_magnitude,
     channels_to_complex,
     channels_with_magnitude,
     complex_ratio_mask,
@@ -103,6 +104,7 @@ __all__ = [
     "compress_mask",
     "ideal_binary_mask",
     "ideal_ratio_mask",
+    "channel_magnitude",
     "channels_with_magnitude",
     "power_law_channels",
     "power_law_compress",

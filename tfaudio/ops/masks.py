@@ -126,6 +126,18 @@ def power_law_channels(channels: Any, power: float = 0.3) -> tf.Tensor:
     return tf.stack([re, im], axis=-1)
 
 
+def channel_magnitude(channels: Any, eps: float = 1e-12) -> tf.Tensor:
+    """The magnitude of the real/imag channels layout: ``(..., 2)`` -> ``(..., 1)`` =
+    ``sqrt(re^2 + im^2 + eps)``; ``eps`` keeps the gradient finite at 0.
+
+    Example:
+        >>> channel_magnitude(tf.constant([3.0, 4.0])).numpy().tolist()
+        [5.0]
+    """
+    x = _as_channels(channels, "channels")
+    return tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True) + eps)
+
+
 def channels_with_magnitude(channels: Any, eps: float = 1e-12) -> tf.Tensor:
     """Appends the magnitude to the real/imag channels layout: ``(..., 2)`` -> ``(..., 3)``
     = ``(re, im, sqrt(re^2 + im^2 + eps))``; ``eps`` keeps the gradient finite at 0.
@@ -135,8 +147,7 @@ def channels_with_magnitude(channels: Any, eps: float = 1e-12) -> tf.Tensor:
         [3.0, 4.0, 5.0]
     """
     x = _as_channels(channels, "channels")
-    mag = tf.sqrt(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True) + eps)
-    return tf.concat([x, mag], axis=-1)
+    return tf.concat([x, channel_magnitude(x, eps)], axis=-1)
 
 
 # ------------------------------------------------------------------------------ compression
