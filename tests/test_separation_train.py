@@ -85,6 +85,23 @@ def test_mixture_set_is_fixed_and_keeps_every_clip(speakers):
     assert len(c["mixture"]) == 4 and not np.array_equal(c["gains_db"], a["gains_db"][:4])
 
 
+def test_validation_mixtures_are_the_same_every_pass(speakers):
+    from tfaudio.train.separation import separation_dataset
+
+    rec = R.load(SMALL_TOML, TINY + ["data.clip_seconds=0.5"])
+    ds = separation_dataset(rec, speakers, "test", False, batch_size=4)
+    assert int(ds.cardinality()) == 5  # 18 test clips in batches of 4: a known length
+    passes = [[(m.numpy(), s.numpy()) for m, s in ds] for _ in range(2)]
+    mix = np.concatenate([m for m, _ in passes[0]])
+    assert mix.shape == (18, 4000)  # one mixture per clip: none skipped
+    for (m0, s0), (m1, s1) in zip(*passes, strict=True):
+        np.testing.assert_array_equal(m0, m1)
+        np.testing.assert_array_equal(s0, s1)
+        np.testing.assert_allclose(m0, s0.sum(axis=1), atol=1e-6)
+    train = separation_dataset(rec, speakers, "test", True, batch_size=4)
+    assert int(train.cardinality()) < 0  # training mixtures are drawn anew
+
+
 def test_mix_sources_silent_source_gives_no_nan():
     s = np.zeros((2, 800), np.float32)
     s[0] = np.sin(np.arange(800) * 0.1)

@@ -262,8 +262,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     if n_val:
         val_ds = make_dataset(recipe, path, d.val_split, False, num_classes, workers=workers)
         if workers == 1 and d.targets != "separation":
-            # a known length: Keras ends each validation pass without a warning (a
-            # mixture set skips pairs of one speaker, so its length is not known)
+            # a known length: Keras ends each validation pass without a warning (the
+            # fixed validation mixtures of a separation run know theirs)
             val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(
                 math.ceil(n_val / batch)))
     monitor = recipe.train.monitor if val_ds is not None else recipe.train.monitor.replace(
