@@ -196,3 +196,12 @@ def test_even_mask_init_splits_the_mixture(speakers, mask):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         looking_to_listen_audio(**kwargs)
+
+
+def test_recipe_conv_layer_limit_is_the_table():
+    """Recipes check ``model.conv_layers`` before Keras loads, against their own copy of
+    the audio stream's length."""
+    from tfaudio.train import recipe as R
+
+    assert R.L2L_CONV_LAYERS == len(AUDIO_STREAM)
+    assert R.Model().conv_layers == len(AUDIO_STREAM)

@@ -62,6 +62,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+# the audio stream's conv layers (len(tfaudio.models.separation.AUDIO_STREAM)): recipes
+# are checked before Keras is imported
+L2L_CONV_LAYERS = 15
+
 
 class RecipeError(ValueError):
     """A recipe that cannot be run: names the file, the key and what is allowed."""
@@ -269,7 +273,7 @@ class Model:
     head_width: float = 0.0
     magnitude_input: bool = False
     mask_init: str = "glorot"
-    conv_layers: int = 15
+    conv_layers: int = L2L_CONV_LAYERS
     input_norm: bool = False
     complex_input: bool = True
     mask: str = "complex"
@@ -861,8 +865,9 @@ def _check_separation(recipe: Recipe) -> None:
     if not (m.complex_input or m.magnitude_input):
         raise RecipeError(f"{src}: model.complex_input = false needs model.magnitude_input "
                           "= true (the model needs at least one input channel)")
-    if not 0 <= m.conv_layers <= 15:
-        raise RecipeError(f"{src}: model.conv_layers = {m.conv_layers!r} must be in 0..15 "
+    if not 0 <= m.conv_layers <= L2L_CONV_LAYERS:
+        raise RecipeError(f"{src}: model.conv_layers = {m.conv_layers!r} must be in "
+                          f"0..{L2L_CONV_LAYERS} "
                           "(the audio stream's conv layers; 0: none)")
     if m.head_width < 0:
         raise RecipeError(f"{src}: model.head_width = {m.head_width!r} must be >= 0 (0: "

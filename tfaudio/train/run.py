@@ -131,7 +131,6 @@ def _media_examples(recipe: Recipe, path: str, num_classes: int) -> Any:
     n = recipe.train.tensorboard_examples
     if not n or recipe.data.format != "audio" or recipe.data.targets != "label":
         return None  # media are waveforms and their log-mels (a classifier's front end)
-        return None
     ds = make_dataset(recipe, path, recipe.data.train_split, False, num_classes, batch_size=n)
     for audio, _ in ds.take(1):
         return np.asarray(audio)
@@ -262,8 +261,8 @@ def train(recipe: Recipe, data_dir: str | None = None, run_dir: str | None = Non
     if n_val:
         val_ds = make_dataset(recipe, path, d.val_split, False, num_classes, workers=workers)
         if workers == 1 and d.targets != "separation":
-            # a known length: Keras ends each validation pass without a warning (the
-            # fixed validation mixtures of a separation run know theirs)
+            # a known length: Keras ends each validation pass without a warning (a
+            # separation run's fixed validation mixtures carry theirs already)
             val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(
                 math.ceil(n_val / batch)))
     monitor = recipe.train.monitor if val_ds is not None else recipe.train.monitor.replace(
