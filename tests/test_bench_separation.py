@@ -36,3 +36,29 @@ def test_cpu_config_is_the_small_recipe():
     for key, value in SMALL.items():
         assert getattr(small.model, key) == value, key
     assert small.model.head_width == 0.0  # the builder's default: width
+    from tfaudio.benchmarks import onednn  # its training step is the recipe's batch
+
+    assert (small.train.batch_size, small.data.clip_seconds) == (onednn.TRAIN_BATCH,
+                                                                 onednn.TRAIN_SECONDS)
+
+
+def test_bench_onednn_quick():
+    """The oneDNN suite runs each setting in its own process with the variable set."""
+    from tfaudio.benchmarks import onednn as suite
+    from tfaudio.commands.bench import available_suites
+
+    assert "onednn" in available_suites()
+    rows = suite.run(quick=True)
+    assert [(r["config"], r["impl"]) for r in rows] == [
+        ("separation_small train step, batch 4 x 0.5s", "oneDNN off"),
+        ("separation_small train step, batch 4 x 0.5s", "oneDNN on"),
+        ("separation_small separate, batch 2 x 1s", "oneDNN off"),
+        ("separation_small separate, batch 2 x 1s", "oneDNN on")]
+    for off, on in (rows[:2], rows[2:]):
+        assert off["note"].startswith("TF_ENABLE_ONEDNN_OPTS=0,")
+        assert on["note"].startswith("TF_ENABLE_ONEDNN_OPTS=1,")
+        assert off["ratio"] == 1.0
+        assert math.isclose(on["ratio"], off["seconds"] / on["seconds"])
+        for r in (off, on):
+            assert r["seconds"] > 0 and r["rounds_seconds"] == [r["seconds"]]
+        assert math.isclose(on["xrealtime"] / off["xrealtime"], on["ratio"])

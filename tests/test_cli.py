@@ -5,7 +5,7 @@ import sys
 
 from tests.signals import DATA
 from tfaudio import __version__
-from tfaudio.cli import main
+from tfaudio.cli import ONEDNN_ENV, cpu_defaults, main
 
 
 def test_version_and_help():
@@ -16,6 +16,28 @@ def test_version_and_help():
                                text=True, check=True).stdout
     for command in ("demo", "show", "train", "evaluate", "predict"):
         assert command in help_text
+
+
+def test_cpu_defaults_turn_onednn_on_unless_set():
+    assert cpu_defaults({}) == {"TF_CPP_MIN_LOG_LEVEL": "3", ONEDNN_ENV: "1"}
+    mine = {ONEDNN_ENV: "0", "TF_CPP_MIN_LOG_LEVEL": "1"}
+    assert cpu_defaults(mine) == {ONEDNN_ENV: "0", "TF_CPP_MIN_LOG_LEVEL": "1"}
+
+
+def test_main_sets_the_defaults_before_any_command_imports_tensorflow():
+    """``main`` applies :func:`cpu_defaults` to its own process (TensorFlow reads the
+    variable at import, so it must be set before a command runs)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != ONEDNN_ENV}
+    code = ("import os, sys; from tfaudio.cli import main; main([]); "
+            f"print(os.environ.get({ONEDNN_ENV!r}), 'tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    assert out.strip().splitlines()[-1] == "1 False"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**env, ONEDNN_ENV: "0"}).stdout
+    assert out.strip().splitlines()[-1] == "0 False"
 
 
 def test_demo_trains_exports_serves_and_predicts(tmp_path, capsys):

@@ -23,10 +23,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_TOML = os.path.join(ROOT, "models", "separation_small.toml")
 PAPER_TOML = os.path.join(ROOT, "models", "separation.toml")
 SR = 8000
-# The flow, not the quality: 8 speakers (3 held out), width 0.05, one epoch.
+# The flow, not the quality: 8 speakers (3 held out), width 0.05, 1 s clips, one epoch.
 TINY = ["data.synth_speakers=8", "data.synth_test_speakers=3", "data.synth_utterances=6",
         "data.synth_seconds=[1.5, 2.5]", "data.synth_trials=4", "data.eval_mixtures=6",
-        "data.eval_seconds=1.5", "model.width=0.05", "train.epochs=1"]
+        "data.clip_seconds=1.0", "data.eval_seconds=1.5", "model.width=0.05",
+        "train.epochs=1"]
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ from typing import Any
 
 MODES = ("eager", "graph", "xla", "numpy", "pipeline")
 SUITES = ("frontend", "augment", "data", "resample", "train", "distribute", "crepe", "wavenet",
-          "speaker", "separation")
+          "speaker", "separation", "onednn")
 
 
 def repeats(quick: bool) -> tuple[int, int]:
