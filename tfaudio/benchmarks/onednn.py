@@ -120,8 +120,9 @@ def run(quick: bool = False, rounds: int | None = None) -> list[dict]:
                          "seconds": t, "xrealtime": audio / t, "items_per_s": batch / t,
                          "ratio": medians["0"] / t,
                          "rounds_seconds": [m[key] for m in results[value]],
-                         "note": f"{ENV}={value}, fresh process per round, TF "
-                                 f"{first['tensorflow']}, CPU, no XLA"})
+                         # the value the measuring processes saw, not the one asked for
+                         "note": f"{ENV}={results[value][0]['env']}, fresh process per "
+                                 f"round, TF {first['tensorflow']}, CPU, no XLA"})
     return rows
 
 
