@@ -65,6 +65,7 @@ else:  # pragma: no cover - Python 3.10
 # the audio stream's conv layers (len(tfaudio.models.separation.AUDIO_STREAM)): recipes
 # are checked before Keras is imported
 L2L_CONV_LAYERS = 15
+MAX_SHIFTS = 16  # model.shifts: each one more pass of the network per call
 
 
 class RecipeError(ValueError):
@@ -235,7 +236,9 @@ class Model:
     ``conv_layers`` (how many of the 15 conv layers run; 0: none), ``input_norm``
     (batch norm on each bin and channel of the compressed input), ``complex_input``
     (``false``: the compressed magnitude alone) and ``mask`` (``"complex"``: the bounded
-    cRM; ``"ratio"``: a real mask in (0, 1)); it reads no ``[frontend]`` or ``[augment]``.
+    cRM; ``"ratio"``: a real mask in (0, 1)) and ``shifts`` (evaluation, export and
+    ``tfaudio separate`` average this many separations of sub-hop delayed copies of the
+    input; training runs one); it reads no ``[frontend]`` or ``[augment]``.
     """
 
     name: str = "vggish_classifier"
@@ -277,6 +280,7 @@ class Model:
     input_norm: bool = False
     complex_input: bool = True
     mask: str = "complex"
+    shifts: int = 1
 
 
 @dataclass
@@ -862,6 +866,9 @@ def _check_separation(recipe: Recipe) -> None:
                           "'even'")
     if m.mask not in ("complex", "ratio"):
         raise RecipeError(f"{src}: model.mask = {m.mask!r} must be 'complex' or 'ratio'")
+    if not 1 <= m.shifts <= MAX_SHIFTS:
+        raise RecipeError(f"{src}: model.shifts = {m.shifts!r} must be in 1..{MAX_SHIFTS} "
+                          "(1: one pass; k: the average of k delayed copies' separations)")
     if not (m.complex_input or m.magnitude_input):
         raise RecipeError(f"{src}: model.complex_input = false needs model.magnitude_input "
                           "= true (the model needs at least one input channel)")

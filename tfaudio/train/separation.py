@@ -10,15 +10,17 @@ other utterances). The loss is ``model.loss``: ``"si_sdr"`` (permutation-invaria
 negative SI-SDR, :class:`~tfaudio.models.PermutationInvariantSISDRLoss`) or
 ``"power_law"`` (the paper's, :class:`~tfaudio.models.PowerLawSpectrogramLoss`).
 
-The model's weights do not depend on its input length, so the model is trained on
-``data.clip_seconds`` and evaluated and exported at ``data.eval_seconds`` (the paper's
-3 s) by :func:`at_length`.
+The model's weights do not depend on its input length or on ``model.shifts``, so the
+model is trained on ``data.clip_seconds`` in one pass and evaluated and exported at
+``data.eval_seconds`` (the paper's 3 s) with ``model.shifts`` passes (the average of the
+separations of sub-hop delayed copies of the input) by :func:`at_length`.
 
 Evaluation (:func:`evaluate_separation`): a fixed, seeded set of mixtures of the test
 split (:func:`tfaudio.data.mixture_set`: every test clip is the first source of one
 mixture; with the synthetic speakers these are speakers never seen in training),
 ``data.eval_seconds`` long; permutation-invariant SI-SDR and SDR (BSS-eval, 512 taps) of
-the estimates and their improvements over the mixture (SI-SDRi, SDRi); beside them the
+the estimates and their improvements over the mixture (SI-SDRi, SDRi); with
+``model.shifts > 1`` also the SI-SDR(i) of one pass (``one_pass_*``); beside them the
 same for the ideal compressed cRM (K = 10, C = 0.1), the best this model's mask could
 do, and for the ideal ratio mask (magnitude only); and a PNG of one mixture, its sources and the estimates.
 
@@ -32,7 +34,6 @@ speakers put in the order that best matches the previous window over their overl
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import Any
 
@@ -46,9 +47,11 @@ FADE_FLOOR = 1e-3  # the cross-fade window's floor: one window alone passes unch
 
 
 # --------------------------------------------------------------------------- model
-def build_separation(recipe: Recipe, seconds: float | None = None) -> keras.Model:
+def build_separation(recipe: Recipe, seconds: float | None = None,
+                     shifts: int = 1) -> keras.Model:
     """The recipe's separator, ``(batch, samples)`` -> ``(batch, speakers, samples)`` for
-    ``seconds`` (default ``data.clip_seconds``)."""
+    ``seconds`` (default ``data.clip_seconds``), averaging ``shifts`` passes (training:
+    one; inference: ``model.shifts``, :func:`at_length`)."""
     from tfaudio.models.separation import looking_to_listen_audio
 
     d, m = recipe.data, recipe.model
@@ -61,14 +64,20 @@ def build_separation(recipe: Recipe, seconds: float | None = None) -> keras.Mode
                                    mask_init=m.mask_init, conv_layers=m.conv_layers,
                                    input_norm=m.input_norm,
                                    complex_input=m.complex_input, mask=m.mask,
-                                   name=recipe.name)
+                                   shifts=shifts, name=recipe.name)
 
 
-def at_length(model: keras.Model, recipe: Recipe, seconds: float) -> keras.Model:
-    """The same separator (same weights) for inputs of ``seconds``."""
-    if int(model.input.shape[-1]) == round(seconds * recipe.data.sample_rate):
+def at_length(model: keras.Model, recipe: Recipe, seconds: float,
+              shifts: int | None = None) -> keras.Model:
+    """The same separator (same weights) for inputs of ``seconds``, averaging ``shifts``
+    passes (default ``model.shifts``: the inference separator)."""
+    shifts = recipe.model.shifts if shifts is None else shifts
+    averaged = [layer for layer in model.layers if layer.name == "shift_average"]
+    passes = len(averaged[0].offsets) if averaged else 1
+    if (passes == shifts and
+            int(model.input.shape[-1]) == round(seconds * recipe.data.sample_rate)):
         return model
-    other = build_separation(recipe, seconds)
+    other = build_separation(recipe, seconds, shifts)
     other.set_weights(model.get_weights())
     return other
 
@@ -183,7 +192,11 @@ def evaluate_separation(model: keras.Model, recipe: Recipe, path: str, split: st
     est = evaluator.predict(mix, batch_size=8, verbose=0)
     result, perm = score(ref, est, mix)
     result = {"split": split, "mixtures": int(len(mix)), "seconds": d.eval_seconds,
-              "level_db": d.level_db, **result}
+              "level_db": d.level_db, "shifts": recipe.model.shifts, **result}
+    if recipe.model.shifts > 1:  # what one pass of the same network gives
+        one = at_length(model, recipe, d.eval_seconds, shifts=1)
+        single, _ = score(ref, one.predict(mix, batch_size=8, verbose=0), mix, sdr_too=False)
+        result.update({f"one_pass_{k}": v for k, v in single.items()})
     for kind in ("crm", "irm"):
         ideal, _ = score(ref, ideal_mask_estimates(recipe, mix, ref, kind), mix)
         result.update({f"ideal_{kind}_{k}": v for k, v in ideal.items()})
@@ -204,6 +217,9 @@ def summary_line(result: dict) -> str:
     if "sdri" in result:
         line += f", SDRi {result['sdri']:.2f} dB"
     line += f" on {result['mixtures']} mixtures of {result['seconds']:g} s"
+    if "one_pass_si_sdri" in result:
+        line += (f" ({result['shifts']} shifts; one pass: SI-SDRi "
+                 f"{result['one_pass_si_sdri']:.2f} dB)")
     if "ideal_crm_si_sdri" in result:
         line += (f"; ideal cRM: SI-SDRi {result['ideal_crm_si_sdri']:.2f} dB, ideal ratio "
                  f"mask: {result['ideal_irm_si_sdri']:.2f} dB")
@@ -212,9 +228,10 @@ def summary_line(result: dict) -> str:
 
 def run_summary(result: dict) -> dict:
     """The ``run.json`` ``test`` entry of a separation evaluation."""
-    return {k: result[k] for k in ("si_sdr", "si_sdri", "sdr", "sdri", "ideal_crm_si_sdri",
-                                   "ideal_crm_sdri", "ideal_irm_si_sdri", "ideal_irm_sdri",
-                                   "mixtures", "seconds") if k in result}
+    return {k: result[k] for k in ("si_sdr", "si_sdri", "sdr", "sdri", "shifts",
+                                   "one_pass_si_sdr", "one_pass_si_sdri",
+                                   "ideal_crm_si_sdri", "ideal_crm_sdri", "ideal_irm_si_sdri",
+                                   "ideal_irm_sdri", "mixtures", "seconds") if k in result}
 
 
 def save_separation_png(path: str, mixture: np.ndarray, estimates: np.ndarray,
@@ -261,6 +278,8 @@ def separate_long(model: Any, waveform: Any, window: int, num_sources: int) -> A
     """
     import tensorflow as tf
 
+    from tfaudio.models.separation import best_permutation
+
     x = tf.convert_to_tensor(waveform, tf.float32)
     batch, n = tf.shape(x)[0], tf.shape(x)[1]
     hop = window // 2
@@ -270,16 +289,10 @@ def separate_long(model: Any, waveform: Any, window: int, num_sources: int) -> A
     frames = tf.signal.frame(x, window, hop)  # (batch, count, window)
     est = model(tf.reshape(frames, [-1, window]), training=False)
     est = tf.reshape(tf.cast(est, tf.float32), [batch, count, num_sources, window])
-    perms = tf.constant(list(itertools.permutations(range(num_sources))), tf.int32)
-    rows = tf.range(num_sources)
 
-    def align(previous, current):
-        corr = tf.einsum("bit,bjt->bij", previous[:, :, hop:], current[:, :, :window - hop])
-        # score[b, p] = sum_i corr[b, i, perms[p, i]]
-        picked = tf.gather_nd(tf.transpose(corr, [1, 2, 0]),
-                           tf.stack([tf.broadcast_to(rows, tf.shape(perms)), perms], -1))
-        best = tf.argmax(tf.reduce_sum(picked, axis=1), axis=0, output_type=tf.int32)
-        return tf.gather(current, tf.gather(perms, best), batch_dims=1)
+    def align(previous, current):  # matched over the two windows' overlap
+        order = best_permutation(previous[:, :, hop:], current[:, :, :window - hop])
+        return tf.gather(current, order, batch_dims=1)
 
     steps = tf.transpose(est, [1, 0, 2, 3])  # (count, batch, speakers, window)
     # the first window is aligned with itself (identity: never an empty scan)
@@ -308,7 +321,8 @@ def separation_archive(model: keras.Model, recipe: Recipe) -> tuple[Any, dict]:
     archive.track(separator)
     archive.add_endpoint("serve", serve, input_signature=spec)
     config = {"input": "waveform", "output": "separated_sources", "sample_rate": d.sample_rate,
-              "num_sources": d.num_sources, "window_seconds": d.eval_seconds,
+              "num_sources": d.num_sources, "shifts": recipe.model.shifts,
+              "window_seconds": d.eval_seconds,
               "window_hop_seconds": d.eval_seconds / 2, "clip_seconds": d.clip_seconds}
     return archive, config
 
