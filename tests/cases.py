@@ -17,7 +17,7 @@ import numpy as np
 
 from tfaudio import layers as L
 from tfaudio import models as M
-from tfaudio.models.separation import MaskBound
+from tfaudio.models.separation import MaskBound, ShiftedCopies
 
 # Properties a case may opt out of (say why in a comment next to the case).
 PROPERTIES = frozenset(
@@ -299,6 +299,9 @@ CASES: list[Case] = [
     # (0.005) is the harness's whole bound
     Case("mask_bound", lambda **kw: MaskBound(10.0, **kw), kind="frames", time=20,
          features=16, lengths=(1, 3), skip=frozenset({"mixed"})),
+    # copies on the batch axis of (batch, time) waveforms: no channel axis
+    Case("shifted_copies", lambda **kw: ShiftedCopies((0, 64, 128), 128, **kw), time=1000,
+         lengths=(1, 129), skip=frozenset({"multichannel"})),
 ]
 
 

@@ -14,20 +14,23 @@ def test_bench_separation_quick():
     assert [r["config"] for r in rows] == [
         "cpu (8 kHz, width 0.64): batch 1 x 1s",
         "cpu (8 kHz, width 0.64): batch 2 x 1s",
-        "cpu (8 kHz, width 0.64): separate_long 1 x 4s (1s windows, 50% overlap)"]
+        "cpu, 2 shifts (8 kHz, width 0.64): batch 1 x 1s",
+        "cpu, 2 shifts (8 kHz, width 0.64): batch 2 x 1s",
+        "cpu, 2 shifts (8 kHz, width 0.64): separate_long 1 x 4s (1s windows, 50% overlap)"]
     for r in rows:
         assert r["suite"] == "separation" and r["impl"] == "tfaudio" and r["mode"] == "graph"
         assert r["seconds"] > 0 and r["params"] > 0
         assert math.isfinite(r["xrealtime"]) and r["xrealtime"] > 0
         assert math.isclose(r["xrealtime"], r["audio_seconds"] / r["seconds"])
-    assert [r["audio_seconds"] for r in rows] == [1.0, 2.0, 4.0]
+    assert [r["audio_seconds"] for r in rows] == [1.0, 2.0, 1.0, 2.0, 4.0]
+    assert rows[0]["params"] == rows[2]["params"]  # the shifts add passes, not weights
 
 
 def test_cpu_config_is_the_small_recipe():
     """The benchmarked CPU model is models/separation_small.toml's model."""
     import os
 
-    from tfaudio.benchmarks.separation import SMALL
+    from tfaudio.benchmarks.separation import SMALL, SMALL_SHIFTS
     from tfaudio.train import recipe as R
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +38,7 @@ def test_cpu_config_is_the_small_recipe():
     assert small.data.sample_rate == 8000
     for key, value in SMALL.items():
         assert getattr(small.model, key) == value, key
+    assert small.model.shifts == SMALL_SHIFTS
     assert small.model.head_width == 0.0  # the builder's default: width
     from tfaudio.benchmarks import onednn  # its training step is the recipe's batch
 

@@ -192,6 +192,7 @@ def test_even_mask_init_splits_the_mixture(speakers, mask):
     ({"conv_layers": -1}, "conv_layers"),
     ({"window_ms": 10.0, "hop_ms": 20.0}, "1 <= hop <= window"),
     ({"window_ms": 0.0}, "window_ms"),
+    ({"shifts": 0}, "shifts"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -205,3 +206,85 @@ def test_recipe_conv_layer_limit_is_the_table():
 
     assert R.L2L_CONV_LAYERS == len(AUDIO_STREAM)
     assert R.Model().conv_layers == len(AUDIO_STREAM)
+
+
+# ----------------------------------------------------------------- the shift trick
+def test_shifted_copies_delay_and_pad():
+    from tfaudio.models.separation import ShiftedCopies, shift_offsets
+
+    assert shift_offsets(256, 2) == (0, 128) and shift_offsets(10, 3) == (0, 3, 7)
+    x = np.arange(1.0, 5.0, dtype=np.float32)[None]
+    out = np.asarray(ShiftedCopies((0, 1, 3), 3)(x))
+    np.testing.assert_array_equal(out, [[1, 2, 3, 4, 0, 0, 0], [0, 1, 2, 3, 4, 0, 0],
+                                        [0, 0, 0, 1, 2, 3, 4]])
+    with pytest.raises(ValueError, match="offsets"):
+        ShiftedCopies((0, 4), 3)
+
+
+def test_shift_average_realigns_swapped_copies():
+    """Copies whose speakers come out in another order are put back in the first copy's
+    order before averaging (a separator that swaps its outputs on the delayed copy)."""
+    from tfaudio.models.separation import ShiftAverage
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 2, 50)).astype(np.float32)  # 2 examples x 2 speakers
+    src = np.stack([a, b], axis=1)  # (2, speakers, 50)
+    first = np.pad(src, ((0, 0), (0, 0), (0, 5)))
+    second = np.pad(src, ((0, 0), (0, 0), (5, 0)))
+    second[1] = second[1, ::-1]  # the second example's delayed copy comes out swapped
+    copies = np.stack([first, second], axis=1).reshape(4, 2, 55)
+    out = np.asarray(ShiftAverage((0, 5), 50)(copies))
+    np.testing.assert_allclose(out, src, atol=1e-6)
+
+
+def test_best_permutation_matches_brute_force():
+    import itertools
+
+    from tfaudio.models.separation import align_speakers, best_permutation
+
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal((6, 3, 40)).astype(np.float32)
+    est = ref[:, [2, 0, 1]] + 0.3 * rng.standard_normal((6, 3, 40)).astype(np.float32)
+    perm = np.asarray(best_permutation(ref, est))
+    for b in range(6):
+        scores = {p: sum(float(ref[b, i] @ est[b, p[i]]) for i in range(3))
+                  for p in itertools.permutations(range(3))}
+        assert tuple(perm[b]) == max(scores, key=scores.get) == (1, 2, 0)
+    np.testing.assert_array_equal(np.asarray(align_speakers(ref, est)),
+                                  np.take_along_axis(est, perm[:, :, None], axis=1))
+
+
+@pytest.mark.parametrize("shifts", [2, 3])
+def test_shifts_keep_the_weights_and_give_the_mixture_back(shifts):
+    """``shifts`` adds no weights (one set of weights serves any number of passes), and
+    with the ratio head fixed at 1 / 0 every pass gives the (delayed) mixture back, so
+    their aligned average is the mixture (measured 2e-7)."""
+    kwargs = dict(width=0.125, seconds=1.0, mask="ratio", conv_layers=0,
+                  complex_input=False, magnitude_input=True)
+    one = looking_to_listen_audio(**kwargs)
+    many = looking_to_listen_audio(shifts=shifts, **kwargs)
+    assert many.count_params() == one.count_params()
+    assert "shift_average" in [la.name for la in many.layers]
+    assert "shift_average" not in [la.name for la in one.layers]
+    kernel, _ = one.get_layer("masks").get_weights()
+    one.get_layer("masks").set_weights([np.zeros_like(kernel),
+                                        np.tile([30.0, -30.0], 257).astype("float32")])
+    many.set_weights(one.get_weights())
+    x = np.random.default_rng(0).normal(0, 0.1, (2, 16000)).astype(np.float32)
+    out = np.asarray(many(x))
+    assert out.shape == (2, 2, 16000)
+    np.testing.assert_allclose(out[:, 0], x, atol=2e-5)
+    assert np.abs(out[:, 1]).max() < 1e-6
+
+
+def test_shifts_keras_round_trip(tmp_path):
+    import keras
+
+    m = looking_to_listen_audio(width=0.125, seconds=0.5, sample_rate=8000, window_ms=64.0,
+                                hop_ms=32.0, conv_layers=0, mask="ratio", shifts=2,
+                                complex_input=False, magnitude_input=True, input_norm=True)
+    x = np.random.default_rng(2).normal(0, 0.1, (3, 4000)).astype(np.float32)
+    path = str(tmp_path / "shifted.keras")
+    m.save(path)
+    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)),
+                               np.asarray(m(x)), atol=1e-6)

@@ -178,6 +178,8 @@ def test_separation_recipes_load_and_round_trip():
     (("model.complex_input=false", "model.magnitude_input=false"),
      "model.complex_input = false needs model.magnitude_input = true"),
     ("model.hop_ms=80.0", "model.hop_ms = 80.0 must give a window of at least one hop"),
+    ("model.shifts=0", "model.shifts = 0 must be in 1..16"),
+    ("model.shifts=17", "model.shifts = 17 must be in 1..16"),
 ])
 def test_separation_recipe_errors(override, message):
     with pytest.raises(R.RecipeError, match=message):
@@ -206,6 +208,31 @@ def test_tiny_run_reports_improvements_and_bounds(run):
     with open(os.path.join(run_dir, "evaluation", "test.json"), encoding="utf-8") as f:
         full = json.load(f)
     assert os.path.isfile(full["separation_png"])
+
+
+def test_tiny_run_evaluates_with_the_recipes_shifts_and_one_pass_beside(run):
+    """The recipe's 2 shifts are what is scored; the one-pass figure beside it is the
+    same network's single pass on the same mixtures (recomputed here: equal to 1e-9 dB)."""
+    from tfaudio.data.mixtures import mixture_set
+    from tfaudio.train.run import load_run_model
+    from tfaudio.train.separation import at_length, score, summary_line
+
+    run_dir, summary = run
+    model, recipe, _ = load_run_model(run_dir)
+    assert recipe.model.shifts == 2 and summary["test"]["shifts"] == 2
+    d = recipe.data
+    mixes = mixture_set(os.path.join(run_dir, "data"), "test", num_sources=2,
+                        sample_rate=SR, clip_seconds=d.eval_seconds, level_db=d.level_db,
+                        seed=recipe.train.seed, max_mixtures=d.eval_mixtures)
+    mix, ref = mixes["mixture"], mixes["sources"]
+    for shifts, key in ((1, "one_pass_si_sdri"), (2, "si_sdri")):
+        separator = at_length(model, recipe, d.eval_seconds, shifts=shifts)
+        assert len([la for la in separator.layers if la.name == "shift_average"]) == (
+            shifts > 1)
+        est = separator.predict(mix, batch_size=8, verbose=0)  # as the evaluation
+        ours, _ = score(ref, est, mix, sdr_too=False)
+        assert abs(ours["si_sdri"] - summary["test"][key]) < 1e-9, key
+    assert "2 shifts; one pass: SI-SDRi" in summary_line({**summary["test"], "split": "test"})
 
 
 _SERVE = textwrap.dedent("""

@@ -4,14 +4,17 @@ SIGGRAPH 2018) on CPU, two speakers, 3 s windows.
 Models (random weights: speed does not depend on them),
 :func:`tfaudio.models.separation.looking_to_listen_audio` with ``num_speakers=2``:
 
-* ``cpu``: the CPU recipe's model (``models/separation_small.toml``: 8 kHz, no conv
+* ``cpu``: the CPU recipe's network (``models/separation_small.toml``: 8 kHz, no conv
   stack, BLSTM 256 + 3 x FC 384 (width 0.64) on the normalised compressed magnitude of a
-  64 / 32 ms STFT, ratio masks);
+  64 / 32 ms STFT, ratio masks), one pass;
+* ``cpu, 2 shifts``: the same with the recipe's ``shifts = 2`` (two passes, the second
+  on the input delayed by half a hop, aligned and averaged): what the recipe evaluates,
+  exports and serves;
 * ``paper``: the paper's size (16 kHz, width 1.0, 25 / 10 ms).
 
 Each is timed on batches of 1 and 8 windows of 3 s (``model(x, training=False)`` inside a
 ``tf.function``, graph mode, no XLA: on this CPU XLA was measured slower for this model),
-and the CPU recipe also on the long-input path
+and the CPU recipe as shipped (2 shifts) also on the long-input path
 :func:`tfaudio.train.separation.separate_long` (3 s windows with 50 % overlap, speaker
 alignment, overlap-add; the export's ``serve`` function) over one 30 s waveform. Rows
 report wall seconds per call (median after a warm-up), ``xrealtime`` = audio seconds
@@ -34,14 +37,16 @@ NUM_SPEAKERS = 2
 SMALL = {"width": 0.64, "conv_layers": 0, "window_ms": 64.0, "hop_ms": 32.0,
          "complex_input": False, "magnitude_input": True, "input_norm": True,
          "mask": "ratio", "mask_init": "even"}
+SMALL_SHIFTS = 2  # models/separation_small.toml's model.shifts (inference passes)
 # (name, sample_rate, builder arguments)
-CONFIGS = (("cpu", 8000, SMALL), ("paper", 16000, {"width": 1.0}))
-QUICK_CONFIGS = (("cpu", 8000, SMALL),)
+CONFIGS = (("cpu", 8000, SMALL), ("cpu, 2 shifts", 8000, {**SMALL, "shifts": SMALL_SHIFTS}),
+           ("paper", 16000, {"width": 1.0}))
+QUICK_CONFIGS = CONFIGS[:2]
 BATCHES = (1, 8)
 QUICK_BATCHES = (1, 2)
 LONG_SECONDS = 30.0
 QUICK_LONG_SECONDS = 4.0
-LONG_CONFIG = "cpu"
+LONG_CONFIG = "cpu, 2 shifts"
 
 
 def _row(config: str, batch: int, audio_seconds: float, t: float, params: int,
@@ -56,8 +61,8 @@ def run(quick: bool = False) -> list[dict]:
     """Times separation (see the module docstring).
 
     Args:
-        quick: a smoke run (the CPU recipe only, 1 s windows at batch 1 and 2, a 4 s
-            long input, few repeats).
+        quick: a smoke run (the CPU recipe only, one pass and 2 shifts, 1 s windows at
+            batch 1 and 2, a 4 s long input, few repeats).
 
     Returns:
         Benchmark rows (``suite="separation"``).
