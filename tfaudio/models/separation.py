@@ -72,7 +72,8 @@ Choices where the paper is silent or that differ (documented, all arguments):
   (:func:`align_speakers`) and averages them: the shift trick of Demucs (Defossez,
   Usunier, Bottou and Bach, "Music Source Separation in the Waveform Domain",
   arXiv:1911.13254, 2019), here with sub-hop delays. For inference: the weights do not
-  depend on it (train with ``shifts=1``), and a call does ``shifts`` times the work. On
+  depend on it (train with ``shifts=1``), and a call does up to ``shifts`` times the work
+  (two shifts of separation_small: 1.64x the time at batch 1, 1.33x at batch 8). On
   the 200 synthetic test mixtures two shifts raised separation_small's SI-SDRi by about
   0.3 dB (``models/README.md``).
 
@@ -258,6 +259,12 @@ class ShiftAverage(keras.layers.Layer):
 
     Input shape: ``(batch * len(offsets), speakers, time)`` with ``time >= length +
     max(offsets)``; output ``(batch, speakers, length)``.
+
+    Example:
+        >>> copies = tf.constant([[[1.0, 2.0, 0.0], [3.0, 4.0, 0.0]],
+        ...                       [[0.0, 3.0, 4.0], [0.0, 1.0, 2.0]]])  # delayed, swapped
+        >>> ShiftAverage((0, 1), 2)(copies).numpy().tolist()
+        [[[1.0, 2.0], [3.0, 4.0]]]
     """
 
     def __init__(self, offsets: tuple = (0,), length: int = 1, **kwargs):
