@@ -238,20 +238,30 @@ def test_shift_average_realigns_swapped_copies():
 
 
 def test_best_permutation_matches_brute_force():
+    """``tfaudio.ops.permutation_scores`` / ``best_permutation`` on the speakers'
+    correlations against a loop over every permutation, and ``align_speakers`` applies
+    that order."""
     import itertools
 
-    from tfaudio.models.separation import align_speakers, best_permutation
+    from tfaudio.models.separation import align_speakers
+    from tfaudio.ops import best_permutation, permutation_scores, permutation_table
 
     rng = np.random.default_rng(1)
     ref = rng.standard_normal((6, 3, 40)).astype(np.float32)
     est = ref[:, [2, 0, 1]] + 0.3 * rng.standard_normal((6, 3, 40)).astype(np.float32)
-    perm = np.asarray(best_permutation(ref, est))
+    corr = np.einsum("bit,bjt->bij", ref, est)
+    scores = np.asarray(permutation_scores(corr))
+    perm = np.asarray(best_permutation(corr))
+    table = [tuple(p) for p in permutation_table(3)]
+    assert table == list(itertools.permutations(range(3)))
     for b in range(6):
-        scores = {p: sum(float(ref[b, i] @ est[b, p[i]]) for i in range(3))
-                  for p in itertools.permutations(range(3))}
-        assert tuple(perm[b]) == max(scores, key=scores.get) == (1, 2, 0)
+        loop = {p: sum(float(ref[b, i] @ est[b, p[i]]) for i in range(3)) for p in table}
+        np.testing.assert_allclose(scores[b], [loop[p] for p in table], rtol=1e-5)
+        assert tuple(perm[b]) == max(loop, key=loop.get) == (1, 2, 0)
     np.testing.assert_array_equal(np.asarray(align_speakers(ref, est)),
                                   np.take_along_axis(est, perm[:, :, None], axis=1))
+    with pytest.raises(ValueError, match="pairwise must be"):
+        permutation_scores(np.zeros((2, 3, 2), np.float32))
 
 
 @pytest.mark.parametrize("shifts", [2, 3])

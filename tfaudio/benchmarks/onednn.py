@@ -24,8 +24,9 @@ import statistics
 import subprocess
 import sys
 
+from tfaudio.cli import ONEDNN_ENV as ENV  # the variable the commands default to "1"
+
 SUITE = "onednn"
-ENV = "TF_ENABLE_ONEDNN_OPTS"
 RATE = 8000
 TRAIN_BATCH, TRAIN_SECONDS = 16, 1.0
 INFER_BATCH, INFER_SECONDS = 8, 3.0

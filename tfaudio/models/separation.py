@@ -84,7 +84,6 @@ the test recomputes it from the table above.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import keras
@@ -93,6 +92,7 @@ import tensorflow as tf
 
 from tfaudio import _checks
 from tfaudio import layers as L
+from tfaudio.ops import best_permutation
 
 SAMPLE_RATE = 16000
 WINDOW_MS, HOP_MS, N_FFT = 25.0, 10.0, 512
@@ -167,40 +167,26 @@ class RatioMask(keras.layers.Layer):
         return (*input_shape, 2)
 
 
-def best_permutation(reference: Any, estimate: Any) -> tf.Tensor:
-    """For every example, the order of ``estimate``'s speakers that best matches
-    ``reference``'s: of all ``speakers!`` permutations, the one with the largest sum of
-    correlations (inner products over time) between matched speakers.
+def align_speakers(reference: Any, estimate: Any) -> tf.Tensor:
+    """``estimate`` with its speakers in the order that best matches ``reference``: of all
+    ``speakers!`` orders, the one with the largest sum of correlations (inner products
+    over time) between matched speakers (:func:`tfaudio.ops.best_permutation`).
 
     Args:
         reference, estimate: float ``(batch, speakers, time)``, the same shape.
 
     Returns:
-        int32 ``(batch, speakers)``: ``estimate[b, perm[b, i]]`` matches
-        ``reference[b, i]``.
+        ``estimate`` reordered, ``(batch, speakers, time)``, in its dtype.
 
     Example:
         >>> r = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
-        >>> best_permutation(r, r[:, ::-1]).numpy().tolist()
-        [[1, 0]]
+        >>> align_speakers(r, r[:, ::-1]).numpy().tolist()
+        [[[1.0, 0.0], [0.0, 1.0]]]
     """
-    reference = tf.cast(tf.convert_to_tensor(reference), tf.float32)
-    estimate = tf.cast(tf.convert_to_tensor(estimate), tf.float32)
-    speakers = int(estimate.shape[1])
-    perms = tf.constant(list(itertools.permutations(range(speakers))), tf.int32)
-    corr = tf.einsum("bit,bjt->bij", reference, estimate)
-    # score[p, b] = sum_i corr[b, i, perms[p, i]]
-    rows = tf.broadcast_to(tf.range(speakers), tf.shape(perms))
-    picked = tf.gather_nd(tf.transpose(corr, [1, 2, 0]), tf.stack([rows, perms], -1))
-    best = tf.argmax(tf.reduce_sum(picked, axis=1), axis=0, output_type=tf.int32)
-    return tf.gather(perms, best)
-
-
-def align_speakers(reference: Any, estimate: Any) -> tf.Tensor:
-    """``estimate`` with its speakers in the order that best matches ``reference``
-    (:func:`best_permutation`): float ``(batch, speakers, time)`` in its dtype."""
     estimate = tf.convert_to_tensor(estimate)
-    return tf.gather(estimate, best_permutation(reference, estimate), batch_dims=1)
+    corr = tf.einsum("bit,bjt->bij", tf.cast(reference, tf.float32),
+                     tf.cast(estimate, tf.float32))
+    return tf.gather(estimate, best_permutation(corr), batch_dims=1)
 
 
 def shift_offsets(hop: int, shifts: int) -> tuple[int, ...]:

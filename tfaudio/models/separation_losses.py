@@ -13,7 +13,6 @@ evaluation metric is :func:`tfaudio.metrics.si_sdr`.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import keras
@@ -22,7 +21,7 @@ import tensorflow as tf
 
 from tfaudio import _checks
 from tfaudio.layers.base import register
-from tfaudio.ops import filters, masks, spectral
+from tfaudio.ops import filters, masks, permutations, spectral
 
 EPS = 1e-8
 
@@ -82,15 +81,6 @@ def pairwise_si_sdr(reference: Any, estimate: Any, zero_mean: bool = True, eps: 
     return si_sdr(r[:, :, None, :], e[:, None, :, :], zero_mean, eps)
 
 
-def _permutation_matrices(speakers: int) -> np.ndarray:
-    """One-hot ``(speakers!, speakers, speakers)``: ``P[p, i, perm_p[i]] = 1``."""
-    perms = list(itertools.permutations(range(speakers)))
-    out = np.zeros((len(perms), speakers, speakers), np.float32)
-    for k, perm in enumerate(perms):
-        out[k, np.arange(speakers), perm] = 1.0
-    return out
-
-
 @register
 class PermutationInvariantSISDRLoss(keras.losses.Loss):
     """Negative SI-SDR of the best speaker assignment, per example (utterance-level PIT).
@@ -123,8 +113,7 @@ class PermutationInvariantSISDRLoss(keras.losses.Loss):
         if speakers is None:
             raise ValueError("PermutationInvariantSISDRLoss needs a static speakers axis")
         pair = pairwise_si_sdr(t, p, self.zero_mean, self.eps)  # (batch, ref, est)
-        perms = tf.constant(_permutation_matrices(speakers))
-        scores = tf.einsum("bij,pij->bp", pair, perms) / float(speakers)
+        scores = permutations.permutation_scores(pair) / float(speakers)
         return -tf.reduce_max(scores, axis=-1)
 
     def get_config(self):

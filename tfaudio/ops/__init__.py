@@ -46,6 +46,11 @@ from tfaudio.ops.masks import (
     power_law_decompress,
     uncompress_mask,
 )
+from tfaudio.ops.permutations import (
+    best_permutation,
+    permutation_scores,
+    permutation_table,
+)
 from tfaudio.ops.pitch import (
     apply_voicing,
     cents_mapping,
@@ -110,6 +115,9 @@ __all__ = [
     "power_law_compress",
     "power_law_decompress",
     "uncompress_mask",
+    "best_permutation",
+    "permutation_scores",
+    "permutation_table",
     "apply_voicing",
     "cents_mapping",
     "confidence",
