@@ -239,12 +239,17 @@ def test_shift_average_realigns_swapped_copies():
 
 def test_best_permutation_matches_brute_force():
     """``tfaudio.ops.permutation_scores`` / ``best_permutation`` on the speakers'
-    correlations against a loop over every permutation, and ``align_speakers`` applies
-    that order."""
+    correlations against a loop over every permutation, and ``correlation_order`` /
+    ``align_speakers`` find and apply that order."""
     import itertools
 
-    from tfaudio.models.separation import align_speakers
-    from tfaudio.ops import best_permutation, permutation_scores, permutation_table
+    from tfaudio.ops import (
+        align_speakers,
+        best_permutation,
+        correlation_order,
+        permutation_scores,
+        permutation_table,
+    )
 
     rng = np.random.default_rng(1)
     ref = rng.standard_normal((6, 3, 40)).astype(np.float32)
@@ -258,6 +263,7 @@ def test_best_permutation_matches_brute_force():
         loop = {p: sum(float(ref[b, i] @ est[b, p[i]]) for i in range(3)) for p in table}
         np.testing.assert_allclose(scores[b], [loop[p] for p in table], rtol=1e-5)  # measured 3e-7
         assert tuple(perm[b]) == max(loop, key=loop.get) == (1, 2, 0)
+    np.testing.assert_array_equal(np.asarray(correlation_order(ref, est)), perm)
     np.testing.assert_array_equal(np.asarray(align_speakers(ref, est)),
                                   np.take_along_axis(est, perm[:, :, None], axis=1))
     with pytest.raises(ValueError, match="pairwise must be"):

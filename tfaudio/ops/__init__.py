@@ -47,7 +47,9 @@ from tfaudio.ops.masks import (
     uncompress_mask,
 )
 from tfaudio.ops.permutations import (
+    align_speakers,
     best_permutation,
+    correlation_order,
     permutation_scores,
     permutation_table,
 )
@@ -115,7 +117,9 @@ __all__ = [
     "power_law_compress",
     "power_law_decompress",
     "uncompress_mask",
+    "align_speakers",
     "best_permutation",
+    "correlation_order",
     "permutation_scores",
     "permutation_table",
     "apply_voicing",

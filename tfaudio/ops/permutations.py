@@ -4,7 +4,8 @@ Permutation-invariant training (Yu, Kolbaek, Tan and Jensen, ICASSP 2017) and th
 alignment of separated outputs (windows of a long input, delayed copies of one input)
 both score each of the ``speakers!`` assignments from a pairwise matrix
 ``pairwise[b, i, j]`` (reference ``i`` against estimate ``j``: an SI-SDR, a correlation)
-and keep the best. NumPy's float64 counterpart for evaluation is
+and keep the best; :func:`correlation_order` / :func:`align_speakers` do it for
+correlations of waveforms. NumPy's float64 counterpart for evaluation is
 :func:`tfaudio.metrics.permutation_invariant`.
 """
 
@@ -63,6 +64,47 @@ def best_permutation(pairwise: Any) -> tf.Tensor:
         >>> best_permutation([[[1.0, 5.0], [2.0, 3.0]]]).numpy().tolist()
         [[1, 0]]
     """
-    scores = permutation_scores(pairwise)
-    table = tf.constant(permutation_table(int(tf.convert_to_tensor(pairwise).shape[1])))
-    return tf.gather(table, tf.argmax(scores, axis=-1, output_type=tf.int32))
+    pairwise = tf.convert_to_tensor(pairwise)
+    table = tf.constant(permutation_table(_speakers(pairwise)))
+    return tf.gather(table, tf.argmax(permutation_scores(pairwise), axis=-1,
+                                      output_type=tf.int32))
+
+
+def correlation_order(reference: Any, estimate: Any) -> tf.Tensor:
+    """The speaker order of ``estimate`` that best matches ``reference``: of all
+    ``speakers!`` orders, the one with the largest sum of correlations (inner products
+    over time) between matched speakers (:func:`best_permutation` of the correlations).
+
+    Args:
+        reference, estimate: float ``(batch, speakers, time)``, the same shape.
+
+    Returns:
+        int32 ``(batch, speakers)``: estimate ``order[b, i]`` goes with reference ``i``.
+
+    Example:
+        >>> r = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
+        >>> correlation_order(r, r[:, ::-1]).numpy().tolist()
+        [[1, 0]]
+    """
+    corr = tf.einsum("bit,bjt->bij", tf.cast(reference, tf.float32),
+                     tf.cast(estimate, tf.float32))
+    return best_permutation(corr)
+
+
+def align_speakers(reference: Any, estimate: Any) -> tf.Tensor:
+    """``estimate`` with its speakers in :func:`correlation_order` (the order that best
+    matches ``reference``).
+
+    Args:
+        reference, estimate: float ``(batch, speakers, time)``, the same shape.
+
+    Returns:
+        ``estimate`` reordered, ``(batch, speakers, time)``, in its dtype.
+
+    Example:
+        >>> r = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
+        >>> align_speakers(r, r[:, ::-1]).numpy().tolist()
+        [[[1.0, 0.0], [0.0, 1.0]]]
+    """
+    estimate = tf.convert_to_tensor(estimate)
+    return tf.gather(estimate, correlation_order(reference, estimate), batch_dims=1)

@@ -278,7 +278,7 @@ def separate_long(model: Any, waveform: Any, window: int, num_sources: int) -> A
     """
     import tensorflow as tf
 
-    from tfaudio.ops import best_permutation
+    from tfaudio.ops import correlation_order
 
     x = tf.convert_to_tensor(waveform, tf.float32)
     batch, n = tf.shape(x)[0], tf.shape(x)[1]
@@ -291,8 +291,8 @@ def separate_long(model: Any, waveform: Any, window: int, num_sources: int) -> A
     est = tf.reshape(tf.cast(est, tf.float32), [batch, count, num_sources, window])
 
     def align(previous, current):  # matched by correlation over the windows' overlap
-        corr = tf.einsum("bit,bjt->bij", previous[:, :, hop:], current[:, :, :window - hop])
-        return tf.gather(current, best_permutation(corr), batch_dims=1)
+        order = correlation_order(previous[:, :, hop:], current[:, :, :window - hop])
+        return tf.gather(current, order, batch_dims=1)
 
     steps = tf.transpose(est, [1, 0, 2, 3])  # (count, batch, speakers, window)
     # the first window is aligned with itself (identity: never an empty scan)
